@@ -1,0 +1,401 @@
+// kernels<cpu>: the raw-pointer loops behind every op on the CPU backend. Shapes are
+// validated by the ops before they get here; kernels trust their arguments. Loops are kept
+// plain so the compiler vectorises them; GEMMs go to OpenBLAS.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "nnlite/backend/cpu/blas.hpp"
+#include "nnlite/backend/cpu/storage.hpp"
+#include "nnlite/core/shape.hpp"
+
+namespace nnlite {
+
+enum class BinaryOp { add, sub, mul, div };
+enum class UnaryOp { neg, exp, log, sigmoid, tanh, relu };
+enum class ReduceOp { sum, max };
+
+namespace detail {
+
+template <class T>
+inline T sigmoid_scalar(T x) {
+    // Split by sign so exp never overflows.
+    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+    const T e = std::exp(x);
+    return e / (T(1) + e);
+}
+
+/// Calls f(offset_out, offset_a, offset_b) for the start of every innermost row of a
+/// broadcast binary op, with the innermost extent and strides handled by the caller.
+template <class F>
+void for_each_row(const Shape& shape, const std::vector<std::size_t>& sa,
+                  const std::vector<std::size_t>& sb, F&& f) {
+    const std::size_t rank = shape.size();
+    const std::size_t inner = rank ? shape[rank - 1] : 1;
+    const std::size_t rows = inner ? numel(shape) / inner : 0;
+    std::vector<std::size_t> idx(rank ? rank - 1 : 0, 0);
+    std::size_t oa = 0, ob = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        f(r * inner, oa, ob);
+        for (std::size_t d = idx.size(); d-- > 0;) {  // odometer over the outer dims
+            ++idx[d];
+            oa += sa[d];
+            ob += sb[d];
+            if (idx[d] < shape[d]) break;
+            oa -= sa[d] * shape[d];
+            ob -= sb[d] * shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+template <class T>
+inline T apply_binary(BinaryOp op, T a, T b) {
+    switch (op) {
+        case BinaryOp::add:
+            return a + b;
+        case BinaryOp::sub:
+            return a - b;
+        case BinaryOp::mul:
+            return a * b;
+        case BinaryOp::div:
+            return a / b;
+    }
+    return T(0);
+}
+
+template <BinaryOp Op, class T>
+void binary_row(T* out, const T* a, std::size_t sa, const T* b, std::size_t sb, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = apply_binary(Op, a[i * sa], b[i * sb]);
+}
+
+template <BinaryOp Op, class T>
+void binary_impl(const Shape& out_shape, T* out, const T* a, const Shape& a_shape, const T* b,
+                 const Shape& b_shape) {
+    const std::size_t n = numel(out_shape);
+    if (a_shape == out_shape && b_shape == out_shape) {
+        for (std::size_t i = 0; i < n; ++i) out[i] = apply_binary(Op, a[i], b[i]);
+        return;
+    }
+    if (a_shape == out_shape && numel(b_shape) == 1) {
+        const T s = b[0];
+        for (std::size_t i = 0; i < n; ++i) out[i] = apply_binary(Op, a[i], s);
+        return;
+    }
+    const auto sa = broadcast_strides(a_shape, out_shape);
+    const auto sb = broadcast_strides(b_shape, out_shape);
+    const std::size_t inner = out_shape.empty() ? 1 : out_shape.back();
+    const std::size_t ia = out_shape.empty() ? 0 : sa.back(),
+                      ib = out_shape.empty() ? 0 : sb.back();
+    for_each_row(out_shape, sa, sb, [&](std::size_t o, std::size_t oa, std::size_t ob) {
+        binary_row<Op>(out + o, a + oa, ia, b + ob, ib, inner);
+    });
+}
+
+}  // namespace detail
+
+template <>
+struct kernels<cpu> {
+    template <class T>
+    static void fill(T* p, std::size_t n, T v) {
+        std::fill(p, p + n, v);
+    }
+    template <class T>
+    static void copy(T* dst, const T* src, std::size_t n) {
+        if (n) std::memcpy(dst, src, n * sizeof(T));
+    }
+    /// y += alpha * x
+    template <class T>
+    static void axpy(T* y, const T* x, std::size_t n, T alpha) {
+        for (std::size_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+    }
+    template <class T>
+    static void scale(T* y, std::size_t n, T alpha) {
+        for (std::size_t i = 0; i < n; ++i) y[i] *= alpha;
+    }
+    /// out = a (op) b with NumPy broadcasting of a_shape and b_shape to out_shape.
+    template <class T>
+    static void binary(BinaryOp op, const Shape& out_shape, T* out, const T* a,
+                       const Shape& a_shape, const T* b, const Shape& b_shape) {
+        switch (op) {
+            case BinaryOp::add:
+                detail::binary_impl<BinaryOp::add>(out_shape, out, a, a_shape, b, b_shape);
+                break;
+            case BinaryOp::sub:
+                detail::binary_impl<BinaryOp::sub>(out_shape, out, a, a_shape, b, b_shape);
+                break;
+            case BinaryOp::mul:
+                detail::binary_impl<BinaryOp::mul>(out_shape, out, a, a_shape, b, b_shape);
+                break;
+            case BinaryOp::div:
+                detail::binary_impl<BinaryOp::div>(out_shape, out, a, a_shape, b, b_shape);
+                break;
+        }
+    }
+    template <class T>
+    static void unary(UnaryOp op, T* out, const T* in, std::size_t n) {
+        switch (op) {
+            case UnaryOp::neg:
+                for (std::size_t i = 0; i < n; ++i) out[i] = -in[i];
+                break;
+            case UnaryOp::exp:
+                for (std::size_t i = 0; i < n; ++i) out[i] = std::exp(in[i]);
+                break;
+            case UnaryOp::log:
+                for (std::size_t i = 0; i < n; ++i) out[i] = std::log(in[i]);
+                break;
+            case UnaryOp::sigmoid:
+                for (std::size_t i = 0; i < n; ++i) out[i] = detail::sigmoid_scalar(in[i]);
+                break;
+            case UnaryOp::tanh:
+                for (std::size_t i = 0; i < n; ++i) out[i] = std::tanh(in[i]);
+                break;
+            case UnaryOp::relu:
+                for (std::size_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+                break;
+        }
+    }
+    /// gin = d op(in) / d in * gout, using the saved input or output as each derivative
+    /// needs (exp, sigmoid and tanh from the output; log and relu from the input).
+    template <class T>
+    static void unary_backward(UnaryOp op, T* gin, const T* gout, const T* in, const T* out,
+                               std::size_t n) {
+        switch (op) {
+            case UnaryOp::neg:
+                for (std::size_t i = 0; i < n; ++i) gin[i] = -gout[i];
+                break;
+            case UnaryOp::exp:
+                for (std::size_t i = 0; i < n; ++i) gin[i] = gout[i] * out[i];
+                break;
+            case UnaryOp::log:
+                for (std::size_t i = 0; i < n; ++i) gin[i] = gout[i] / in[i];
+                break;
+            case UnaryOp::sigmoid:
+                for (std::size_t i = 0; i < n; ++i) gin[i] = gout[i] * out[i] * (T(1) - out[i]);
+                break;
+            case UnaryOp::tanh:
+                for (std::size_t i = 0; i < n; ++i) gin[i] = gout[i] * (T(1) - out[i] * out[i]);
+                break;
+            case UnaryOp::relu:
+                for (std::size_t i = 0; i < n; ++i) gin[i] = in[i] > T(0) ? gout[i] : T(0);
+                break;
+        }
+    }
+    /// out (shape out_shape, which broadcasts to in_shape) = sum of `in` over broadcast dims.
+    template <class T>
+    static void sum_to(const T* in, const Shape& in_shape, T* out, const Shape& out_shape) {
+        const std::size_t n_out = numel(out_shape);
+        std::fill(out, out + n_out, T(0));
+        const auto so = broadcast_strides(out_shape, in_shape);
+        const std::vector<std::size_t> unused(in_shape.size(), 0);
+        const std::size_t inner = in_shape.empty() ? 1 : in_shape.back();
+        const std::size_t io = in_shape.empty() ? 0 : so.back();
+        detail::for_each_row(in_shape, so, unused, [&](std::size_t i, std::size_t o, std::size_t) {
+            T* dst = out + o;
+            const T* src = in + i;
+            if (io == 0) {
+                T acc = T(0);
+                for (std::size_t j = 0; j < inner; ++j) acc += src[j];
+                dst[0] += acc;
+            } else {
+                for (std::size_t j = 0; j < inner; ++j) dst[j] += src[j];
+            }
+        });
+    }
+    /// out[o, i] = reduce over l of in[o, l, i]; for max, argmax[o, i] receives l.
+    template <class T>
+    static void reduce_dim(ReduceOp op, const T* in, std::size_t outer, std::size_t len,
+                           std::size_t inner, T* out, std::int64_t* argmax) {
+        for (std::size_t o = 0; o < outer; ++o) {
+            const T* src = in + o * len * inner;
+            T* dst = out + o * inner;
+            if (op == ReduceOp::sum) {
+                std::fill(dst, dst + inner, T(0));
+                for (std::size_t l = 0; l < len; ++l)
+                    for (std::size_t i = 0; i < inner; ++i) dst[i] += src[l * inner + i];
+            } else {
+                std::int64_t* am = argmax + o * inner;
+                for (std::size_t i = 0; i < inner; ++i) {
+                    dst[i] = src[i];
+                    am[i] = 0;
+                }
+                for (std::size_t l = 1; l < len; ++l)
+                    for (std::size_t i = 0; i < inner; ++i) {
+                        const T v = src[l * inner + i];
+                        // NaN propagates like PyTorch's max: once NaN, it stays.
+                        if (v > dst[i] || (std::isnan(v) && !std::isnan(dst[i]))) {
+                            dst[i] = v;
+                            am[i] = static_cast<std::int64_t>(l);
+                        }
+                    }
+            }
+        }
+    }
+    /// out[o, l, i] = in[o, i] for l < len (the inverse shape of reduce_dim), scaled.
+    template <class T>
+    static void expand_dim(const T* in, std::size_t outer, std::size_t len, std::size_t inner,
+                           T* out, T scale) {
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t l = 0; l < len; ++l)
+                for (std::size_t i = 0; i < inner; ++i)
+                    out[(o * len + l) * inner + i] = scale * in[o * inner + i];
+    }
+    /// grad of max along a dim: routes g[o, i] to position argmax[o, i]; out zero elsewhere.
+    template <class T>
+    static void scatter_argmax(const T* g, const std::int64_t* argmax, std::size_t outer,
+                               std::size_t len, std::size_t inner, T* out) {
+        std::fill(out, out + outer * len * inner, T(0));
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t i = 0; i < inner; ++i)
+                out[(o * len + static_cast<std::size_t>(argmax[o * inner + i])) * inner + i] =
+                    g[o * inner + i];
+    }
+    /// C_b = alpha * op(A_b) op(B_b) + beta * C_b for b < batch, row-major, each operand at
+    /// its own batch stride (0 broadcasts one matrix to every batch).
+    template <class T>
+    static void gemm_batched(bool ta, bool tb, std::size_t batch, std::size_t m, std::size_t n,
+                             std::size_t k, T alpha, const T* a, std::size_t stride_a, const T* b,
+                             std::size_t stride_b, T beta, T* c, std::size_t stride_c) {
+        const std::size_t lda = std::max<std::size_t>(1, ta ? m : k);
+        const std::size_t ldb = std::max<std::size_t>(1, tb ? k : n);
+        const std::size_t ldc = std::max<std::size_t>(1, n);
+        for (std::size_t i = 0; i < batch; ++i) {
+            T* ci = c + i * stride_c;
+            if (k == 0) {  // BLAS may reject k == 0; the product is empty
+                for (std::size_t j = 0; j < m * n; ++j) ci[j] = beta == T(0) ? T(0) : beta * ci[j];
+                continue;
+            }
+            blas::gemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+                       ci, ldc);
+        }
+    }
+    /// out = in with dims d0 and d1 swapped (out has the swapped shape).
+    template <class T>
+    static void transpose(const T* in, const Shape& shape, std::size_t d0, std::size_t d1, T* out) {
+        Shape out_shape = shape;
+        std::swap(out_shape[d0], out_shape[d1]);
+        auto in_strides = contiguous_strides(shape);
+        std::swap(in_strides[d0], in_strides[d1]);  // reading `in` in out's index order
+        const std::vector<std::size_t> unused(shape.size(), 0);
+        const std::size_t inner = out_shape.empty() ? 1 : out_shape.back();
+        const std::size_t si = out_shape.empty() ? 0 : in_strides.back();
+        detail::for_each_row(out_shape, in_strides, unused,
+                             [&](std::size_t o, std::size_t i, std::size_t) {
+                                 for (std::size_t j = 0; j < inner; ++j)
+                                     out[o + j] = in[i + j * si];
+                             });
+    }
+    /// For o < outer: dst[o, dst_off + l, :] (=|+=) src[o, src_off + l, :] for l < len,
+    /// where src rows have src_len entries along the dim and dst rows dst_len.
+    /// Serves narrow, concat, stack and their backwards.
+    template <class T>
+    static void copy_slab(const T* src, std::size_t src_len, std::size_t src_off, T* dst,
+                          std::size_t dst_len, std::size_t dst_off, std::size_t outer,
+                          std::size_t len, std::size_t inner, bool accumulate) {
+        for (std::size_t o = 0; o < outer; ++o) {
+            const T* s = src + (o * src_len + src_off) * inner;
+            T* d = dst + (o * dst_len + dst_off) * inner;
+            if (accumulate) {
+                for (std::size_t j = 0; j < len * inner; ++j) d[j] += s[j];
+            } else if (len * inner) {
+                std::memcpy(d, s, len * inner * sizeof(T));
+            }
+        }
+    }
+    /// out[o, j, :] = in[o, idx[j], :] (indices already validated).
+    template <class T, class I>
+    static void index_select(const T* in, std::size_t outer, std::size_t dim_size,
+                             std::size_t inner, const I* idx, std::size_t n_idx, T* out) {
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t j = 0; j < n_idx; ++j)
+                std::memcpy(out + (o * n_idx + j) * inner,
+                            in + (o * dim_size + static_cast<std::size_t>(idx[j])) * inner,
+                            inner * sizeof(T));
+    }
+    /// out[o, idx[j], :] += src[o, j, :], skipping j whose index equals `skip` (padding).
+    template <class T, class I>
+    static void index_add(T* out, std::size_t outer, std::size_t dim_size, std::size_t inner,
+                          const I* idx, std::size_t n_idx, const T* src, std::int64_t skip) {
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t j = 0; j < n_idx; ++j) {
+                if (static_cast<std::int64_t>(idx[j]) == skip) continue;
+                T* d = out + (o * dim_size + static_cast<std::size_t>(idx[j])) * inner;
+                const T* s = src + (o * n_idx + j) * inner;
+                for (std::size_t i = 0; i < inner; ++i) d[i] += s[i];
+            }
+    }
+    /// torch.gather along a dim: out[o, j, i] = in[o, idx[o, j, i], i]; scatter=true is its
+    /// backward: in[o, idx[o, j, i], i] += out[o, j, i].
+    template <class T, class I>
+    static void gather(T* in, std::size_t outer, std::size_t dim_size, std::size_t inner,
+                       const I* idx, std::size_t n_idx, T* out, bool scatter) {
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t j = 0; j < n_idx; ++j)
+                for (std::size_t i = 0; i < inner; ++i) {
+                    const std::size_t pos = (o * n_idx + j) * inner + i;
+                    T& src = in[(o * dim_size + static_cast<std::size_t>(idx[pos])) * inner + i];
+                    if (scatter)
+                        src += out[pos];
+                    else
+                        out[pos] = src;
+                }
+    }
+    /// Softmax (or log-softmax) over the middle axis of [outer, len, inner], max-shifted.
+    template <class T>
+    static void softmax(const T* in, std::size_t outer, std::size_t len, std::size_t inner, T* out,
+                        bool log) {
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t i = 0; i < inner; ++i) {
+                const T* s = in + o * len * inner + i;
+                T* d = out + o * len * inner + i;
+                T mx = -std::numeric_limits<T>::infinity();
+                for (std::size_t l = 0; l < len; ++l) mx = std::max(mx, s[l * inner]);
+                T sum = T(0);
+                for (std::size_t l = 0; l < len; ++l) sum += std::exp(s[l * inner] - mx);
+                if (log) {
+                    const T lse = mx + std::log(sum);
+                    for (std::size_t l = 0; l < len; ++l) d[l * inner] = s[l * inner] - lse;
+                } else {
+                    for (std::size_t l = 0; l < len; ++l)
+                        d[l * inner] = std::exp(s[l * inner] - mx) / sum;
+                }
+            }
+    }
+    /// Backward of softmax/log_softmax from the saved output y:
+    /// softmax: gin = y * (g - sum(g*y)); log_softmax: gin = g - exp(y) * sum(g).
+    template <class T>
+    static void softmax_backward(const T* g, const T* y, std::size_t outer, std::size_t len,
+                                 std::size_t inner, T* gin, bool log) {
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t i = 0; i < inner; ++i) {
+                const std::size_t base = o * len * inner + i;
+                T acc = T(0);
+                for (std::size_t l = 0; l < len; ++l)
+                    acc += log ? g[base + l * inner] : g[base + l * inner] * y[base + l * inner];
+                for (std::size_t l = 0; l < len; ++l) {
+                    const std::size_t p = base + l * inner;
+                    gin[p] = log ? g[p] - std::exp(y[p]) * acc : y[p] * (g[p] - acc);
+                }
+            }
+    }
+    /// Elementwise binary cross-entropy on logits, stable for any |x|:
+    /// l = max(x, 0) - x*y + log1p(exp(-|x|)).
+    template <class T>
+    static void bce_with_logits(const T* x, const T* y, std::size_t n, T* out) {
+        for (std::size_t i = 0; i < n; ++i)
+            out[i] = std::max(x[i], T(0)) - x[i] * y[i] + std::log1p(std::exp(-std::abs(x[i])));
+    }
+    /// d l / d x = (sigmoid(x) - y) * g (g one value per element).
+    template <class T>
+    static void bce_with_logits_backward(const T* x, const T* y, const T* g, std::size_t n, T* gx) {
+        for (std::size_t i = 0; i < n; ++i) gx[i] = (detail::sigmoid_scalar(x[i]) - y[i]) * g[i];
+    }
+};
+
+}  // namespace nnlite

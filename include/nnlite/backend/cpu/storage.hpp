@@ -1,0 +1,36 @@
+// The CPU backend tag and its storage: an xtensor uvector (uninitialised, aligned, no
+// per-element construction), handed to kernels as a raw pointer.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <xtensor/xstorage.hpp>
+
+namespace nnlite {
+
+/// CPU backend: host memory, OpenBLAS GEMMs, plain (auto-vectorised) loops.
+struct cpu {
+    static constexpr const char* name = "cpu";
+    template <class T>
+    using buffer = xt::uvector<T>;
+
+    template <class T>
+    static buffer<T> allocate(std::size_t n) {
+        return buffer<T>(n);
+    }
+    template <class T>
+    static void copy_from_host(T* dst, const T* src, std::size_t n) {
+        if (n) std::memcpy(dst, src, n * sizeof(T));
+    }
+    template <class T>
+    static void copy_to_host(T* dst, const T* src, std::size_t n) {
+        if (n) std::memcpy(dst, src, n * sizeof(T));
+    }
+};
+
+/// Kernels are specialised per backend: kernels<cpu> lives in backend/cpu/kernels.hpp,
+/// kernels<cuda> in backend/cuda/kernels.cuh. Ops are written once against this interface.
+template <class B>
+struct kernels;
+
+}  // namespace nnlite

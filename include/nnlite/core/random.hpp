@@ -1,0 +1,110 @@
+// Seeded random numbers. Philox4x32-10 is counter based: the n-th number for a seed is a
+// pure function of (seed, n), so CPU and GPU kernels can draw the same stream and a run is
+// reproducible from its seed alone. Normal samples use Box-Muller on two uniforms.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+namespace nnlite {
+
+class Generator {
+  public:
+    explicit Generator(std::uint64_t seed = 0x5eedULL) { manual_seed(seed); }
+
+    void manual_seed(std::uint64_t seed) {
+        seed_ = seed;
+        counter_ = 0;
+        have_spare_ = false;
+    }
+    std::uint64_t seed() const { return seed_; }
+    /// Position in the stream (number of 128-bit blocks drawn); with seed() it is the
+    /// complete state, which checkpoints save to resume a run exactly.
+    std::uint64_t offset() const { return counter_; }
+    void set_state(std::uint64_t seed, std::uint64_t offset) {
+        seed_ = seed;
+        counter_ = offset;
+        have_spare_ = false;
+    }
+
+    /// Philox4x32-10 block for (key, counter): four independent 32-bit words.
+    static std::array<std::uint32_t, 4> philox(std::uint64_t key, std::uint64_t ctr) {
+        std::uint32_t c0 = static_cast<std::uint32_t>(ctr),
+                      c1 = static_cast<std::uint32_t>(ctr >> 32);
+        std::uint32_t c2 = 0, c3 = 0;
+        std::uint32_t k0 = static_cast<std::uint32_t>(key),
+                      k1 = static_cast<std::uint32_t>(key >> 32);
+        for (int round = 0; round < 10; ++round) {
+            const std::uint64_t p0 = 0xD2511F53ULL * c0;
+            const std::uint64_t p1 = 0xCD9E8D57ULL * c2;
+            const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
+            const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
+            c1 = static_cast<std::uint32_t>(p1);
+            c3 = static_cast<std::uint32_t>(p0);
+            c0 = n0;
+            c2 = n2;
+            k0 += 0x9E3779B9U;
+            k1 += 0xBB67AE85U;
+        }
+        return {c0, c1, c2, c3};
+    }
+
+    std::uint32_t next_u32() {
+        if (pos_ == 4 || counter_ == 0) refill();
+        return block_[pos_++];
+    }
+    std::uint64_t next_u64() {
+        const std::uint64_t hi = next_u32();
+        return (hi << 32) | next_u32();
+    }
+    /// Uniform in [0, 1) with 53 random bits.
+    double uniform01() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+    double uniform(double lo, double hi) { return lo + (hi - lo) * uniform01(); }
+    double normal(double mean = 0.0, double stddev = 1.0) {
+        if (have_spare_) {
+            have_spare_ = false;
+            return mean + stddev * spare_;
+        }
+        double u1 = uniform01();
+        while (u1 <= 0.0) u1 = uniform01();
+        const double u2 = uniform01();
+        const double r = std::sqrt(-2.0 * std::log(u1));
+        const double two_pi = 6.283185307179586476925286766559;
+        spare_ = r * std::sin(two_pi * u2);
+        have_spare_ = true;
+        return mean + stddev * r * std::cos(two_pi * u2);
+    }
+    /// Uniform integer in [0, n) (n > 0), unbiased by rejection.
+    std::uint64_t randint(std::uint64_t n) {
+        const std::uint64_t limit = ~std::uint64_t{0} - (~std::uint64_t{0} % n);
+        std::uint64_t x = next_u64();
+        while (x >= limit) x = next_u64();
+        return x % n;
+    }
+
+  private:
+    void refill() {
+        block_ = philox(seed_, counter_++);
+        pos_ = 0;
+    }
+    std::uint64_t seed_ = 0;
+    std::uint64_t counter_ = 0;
+    std::array<std::uint32_t, 4> block_{};
+    int pos_ = 4;
+    bool have_spare_ = false;
+    double spare_ = 0.0;
+};
+
+/// The process-wide generator used when none is passed explicitly.
+inline Generator& default_generator() {
+    static Generator g;
+    return g;
+}
+
+/// Seeds the default generator (like torch::manual_seed).
+inline void manual_seed(std::uint64_t seed) {
+    default_generator().manual_seed(seed);
+}
+
+}  // namespace nnlite
