@@ -124,37 +124,39 @@ Tensor<T, B> operator-(const Tensor<T, B>& a) {
     return ops::neg(a);
 }
 
-// Tensor (op) scalar: the scalar becomes a 0-d constant that broadcasts.
+// Tensor (op) scalar: the scalar becomes a 0-d constant that broadcasts. The scalar's type
+// is taken from the tensor (a non-deduced context), so `x * 2` and `0.5 * x` work on a float
+// tensor instead of failing deduction on int/double versus float.
 template <class T, class B>
-Tensor<T, B> operator+(const Tensor<T, B>& a, T s) {
+Tensor<T, B> operator+(const Tensor<T, B>& a, typename Tensor<T, B>::value_type s) {
     return ops::add(a, Tensor<T, B>::scalar(s));
 }
 template <class T, class B>
-Tensor<T, B> operator+(T s, const Tensor<T, B>& a) {
+Tensor<T, B> operator+(typename Tensor<T, B>::value_type s, const Tensor<T, B>& a) {
     return ops::add(Tensor<T, B>::scalar(s), a);
 }
 template <class T, class B>
-Tensor<T, B> operator-(const Tensor<T, B>& a, T s) {
+Tensor<T, B> operator-(const Tensor<T, B>& a, typename Tensor<T, B>::value_type s) {
     return ops::sub(a, Tensor<T, B>::scalar(s));
 }
 template <class T, class B>
-Tensor<T, B> operator-(T s, const Tensor<T, B>& a) {
+Tensor<T, B> operator-(typename Tensor<T, B>::value_type s, const Tensor<T, B>& a) {
     return ops::sub(Tensor<T, B>::scalar(s), a);
 }
 template <class T, class B>
-Tensor<T, B> operator*(const Tensor<T, B>& a, T s) {
+Tensor<T, B> operator*(const Tensor<T, B>& a, typename Tensor<T, B>::value_type s) {
     return ops::mul(a, Tensor<T, B>::scalar(s));
 }
 template <class T, class B>
-Tensor<T, B> operator*(T s, const Tensor<T, B>& a) {
+Tensor<T, B> operator*(typename Tensor<T, B>::value_type s, const Tensor<T, B>& a) {
     return ops::mul(Tensor<T, B>::scalar(s), a);
 }
 template <class T, class B>
-Tensor<T, B> operator/(const Tensor<T, B>& a, T s) {
+Tensor<T, B> operator/(const Tensor<T, B>& a, typename Tensor<T, B>::value_type s) {
     return ops::div(a, Tensor<T, B>::scalar(s));
 }
 template <class T, class B>
-Tensor<T, B> operator/(T s, const Tensor<T, B>& a) {
+Tensor<T, B> operator/(typename Tensor<T, B>::value_type s, const Tensor<T, B>& a) {
     return ops::div(Tensor<T, B>::scalar(s), a);
 }
 
