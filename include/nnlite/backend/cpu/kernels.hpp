@@ -303,7 +303,7 @@ struct kernels<cpu> {
             T* d = dst + (o * dst_len + dst_off) * inner;
             if (accumulate) {
                 for (std::size_t j = 0; j < len * inner; ++j) d[j] += s[j];
-            } else if (len * inner) {
+            } else if (len * inner != 0) {
                 std::memcpy(d, s, len * inner * sizeof(T));
             }
         }
