@@ -76,7 +76,8 @@ Tensor<T, B> gather(const Tensor<T, B>& x, std::int64_t dim, const Tensor<I, B>&
 }
 
 /// Embedding lookup: ids of any shape S -> [S..., dim] rows of weight [num, dim]. Rows at
-/// padding_idx receive no gradient (PyTorch semantics).
+/// padding_idx receive no gradient (PyTorch semantics: a negative padding_idx counts from
+/// the end; one outside [-num, num) is an IndexError).
 template <class T, class B, class I>
 Tensor<T, B> embedding(const Tensor<T, B>& weight, const Tensor<I, B>& ids,
                        std::optional<std::int64_t> padding_idx = std::nullopt) {
@@ -84,13 +85,19 @@ Tensor<T, B> embedding(const Tensor<T, B>& weight, const Tensor<I, B>& ids,
                       "embedding: weight must be 2-D [num_embeddings, dim], got ",
                       to_string(weight.shape()));
     detail::check_indices(ids, weight.size(0), "embedding", "token id");
+    std::int64_t skip = -1;  // no id is -1 after check_indices, so -1 skips nothing
+    if (padding_idx) {
+        const auto num = static_cast<std::int64_t>(weight.size(0));
+        check<IndexError>(*padding_idx >= -num && *padding_idx < num, "embedding: padding_idx ",
+                          *padding_idx, " is out of range for ", num, " embeddings");
+        skip = *padding_idx < 0 ? *padding_idx + num : *padding_idx;
+    }
     const std::size_t n = ids.numel(), width = weight.size(1);
     Shape s = ids.shape();
     s.push_back(width);
     auto out = Tensor<T, B>::empty(s);
     kernels<B>::index_select(weight.data(), 1, weight.size(0), width, ids.data(), n, out.data());
     if (autograd::any_requires_grad(weight)) {
-        const std::int64_t skip = padding_idx ? *padding_idx : -1;
         autograd::record<T, B>("EmbeddingBackward", {weight}, {out},
                                [ws = weight.shape(), ids, skip](const auto& g) {
                                    auto gw = Tensor<T, B>::zeros(ws);
