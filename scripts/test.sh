@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The README's test command, and what CI runs (.ci/run). On a fresh Debian 12 machine:
+#   1. install missing Debian packages             (scripts/install-deps.sh)
+#   2. release preset: configure, build everything with warnings as errors, ctest
+#   3. install the release build into a temporary prefix; build and run tests/consumer
+#      against it (find_package(nnlite) + nnlite::nnlite, as a user would), then again
+#      with nnlite vendored through add_subdirectory()
+#   4. asan preset (ASan + UBSan, -O1): configure, build the same targets, ctest
+# Stops at the first failure with a non-zero exit. The last thing printed is the asan
+# ctest run's own summary.
+#
+# Environment:
+#   NNLITE_BUILD_ROOT  where the build folders go (default: <repo>/build, the presets' dirs)
+#   NNLITE_JOBS        parallel compile jobs (default: 2)
+#   ASAN_OPTIONS, UBSAN_OPTIONS  override the defaults below
+set -Eeuo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+build_root=${NNLITE_BUILD_ROOT:-$repo/build}
+jobs=${NNLITE_JOBS:-2}
+
+# Any sanitizer report fails the test that produced it, with a symbolised stack.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+script_start=$SECONDS
+stage_name=""
+stage_start=0
+timings=()
+
+begin_stage() {
+    stage_name=$1
+    stage_start=$SECONDS
+    echo
+    echo "==> [$(date +%H:%M:%S)] $stage_name"
+}
+end_stage() {
+    local took=$((SECONDS - stage_start))
+    timings+=("$(printf '%-34s %5ds' "$stage_name" "$took")")
+    echo "==> $stage_name: done in ${took}s"
+}
+on_error() {
+    echo "test.sh: FAILED in stage '$stage_name' after $((SECONDS - stage_start))s" >&2
+}
+trap on_error ERR
+
+configure_and_build() {  # preset
+    local dir=$build_root/$1
+    cmake --preset "$1" -B "$dir"
+    cmake --build "$dir" --parallel "$jobs"
+}
+run_ctest() {  # preset
+    ctest --test-dir "$build_root/$1" --output-on-failure --no-tests=error --timeout 900
+}
+
+begin_stage "dependencies"
+bash scripts/install-deps.sh
+end_stage
+
+begin_stage "release: configure + build"
+configure_and_build release
+end_stage
+
+begin_stage "release: ctest"
+run_ctest release
+end_stage
+
+begin_stage "install + consumer project"
+prefix=$(mktemp -d "${TMPDIR:-/tmp}/nnlite-install.XXXXXX")
+consumer_dir=$build_root/consumer
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build_root/release" --prefix "$prefix"
+rm -rf "$consumer_dir"  # its cache would point at an earlier, deleted prefix
+cmake -S tests/consumer -B "$consumer_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$prefix"
+cmake --build "$consumer_dir" --parallel "$jobs"
+"$consumer_dir/app"
+# The same program with nnlite vendored through add_subdirectory() instead.
+rm -rf "$consumer_dir-subdir"
+cmake -S tests/consumer -B "$consumer_dir-subdir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DNNLITE_SOURCE="$repo"
+cmake --build "$consumer_dir-subdir" --parallel "$jobs"
+"$consumer_dir-subdir/app"
+end_stage
+
+begin_stage "asan: configure + build"
+configure_and_build asan
+end_stage
+
+echo
+echo "Stage timings:"
+printf '  %s\n' "${timings[@]}"
+echo "  (total so far $((SECONDS - script_start))s; the asan ctest run follows)"
+
+begin_stage "asan: ctest (ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS)"
+run_ctest asan
