@@ -62,6 +62,8 @@ Tensor<T, B> cross_entropy(const Tensor<T, B>& logits, const Tensor<I, B>& targe
     check<ShapeError>(targets.dim() == 1 && targets.size(0) == logits.size(0),
                       "cross_entropy: targets shape ", to_string(targets.shape()),
                       " does not match logits shape ", to_string(logits.shape()));
+    // Checked here so the message names the loss and the class count, not gather's index.
+    detail::check_indices(targets, logits.size(1), "cross_entropy", "target");
     auto logp = log_softmax(logits, 1);
     auto idx = reshape(targets.detach(), {static_cast<std::int64_t>(targets.numel()), 1});
     auto picked = reshape(gather(logp, 1, idx), {static_cast<std::int64_t>(targets.numel())});
