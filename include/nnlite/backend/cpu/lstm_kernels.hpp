@@ -1,0 +1,144 @@
+// Fused LSTM gate kernels for the CPU backend, on raw row-major pointers.
+//
+// One LSTM step for a batch of rows, with pre-activations a = [a_i | a_f | a_g | a_o]
+// (each H wide: x·W_ih^T + b_ih + h·W_hh^T + b_hh, PyTorch's gate order):
+//
+//   i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
+//   c' = f ⊙ c + i ⊙ g        h' = o ⊙ tanh(c')
+//
+// Backward of that step, given dh' (from the output and from the next step) and dc' (from
+// the next step):
+//
+//   dc_tot = dc' + dh' ⊙ o ⊙ (1 - tanh²(c'))
+//   da_i = dc_tot ⊙ g ⊙ i(1-i)      da_f = dc_tot ⊙ c ⊙ f(1-f)
+//   da_g = dc_tot ⊙ i ⊙ (1-g²)      da_o = dh' ⊙ tanh(c') ⊙ o(1-o)
+//   dc   = dc_tot ⊙ f
+//
+// The GEMMs around these kernels (input projection, recurrent product, weight gradients)
+// live in ops/lstm.hpp; these kernels only do the elementwise work, one pass per row, so
+// the gate math never round-trips through memory more than once.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include "nnlite/backend/cpu/kernels.hpp"
+#include "nnlite/backend/cpu/storage.hpp"
+
+namespace nnlite {
+
+template <class B>
+struct lstm_kernels;
+
+template <>
+struct lstm_kernels<cpu> {
+    /// Forward gate math for `rows` rows. `gates` [rows, 4H] holds pre-activations on entry
+    /// and the activations (i, f, g, o) on exit (backward reuses them). `c_prev` and `c_out`
+    /// are [rows, H] and may alias (in-place cell update for inference); `h_out` [rows, H].
+    /// Row strides: gates 4H, the others H.
+    template <class T>
+    static void gates_forward(T* gates, const T* c_prev, T* c_out, T* h_out, std::size_t rows,
+                              std::size_t hidden) {
+        const std::size_t H = hidden;
+        for (std::size_t r = 0; r < rows; ++r) {
+            T* a = gates + r * 4 * H;
+            const T* cp = c_prev + r * H;
+            T* co = c_out + r * H;
+            T* ho = h_out + r * H;
+            for (std::size_t j = 0; j < H; ++j) {
+                const T i = detail::sigmoid_scalar(a[j]);
+                const T f = detail::sigmoid_scalar(a[H + j]);
+                const T g = std::tanh(a[2 * H + j]);
+                const T o = detail::sigmoid_scalar(a[3 * H + j]);
+                const T c = f * cp[j] + i * g;
+                a[j] = i;
+                a[H + j] = f;
+                a[2 * H + j] = g;
+                a[3 * H + j] = o;
+                co[j] = c;
+                ho[j] = o * std::tanh(c);
+            }
+        }
+    }
+
+    /// Backward gate math for `rows` rows. Inputs: activations `gates` [rows, 4H], the new
+    /// cell state `c` and the previous one `c_prev` [rows, H], the gradient reaching h' from
+    /// the recurrence `dh` and from the layer output `dy` (dy may be null: no output
+    /// gradient), and `dc` (the gradient reaching c'). Outputs: `dgates` [rows, 4H], the
+    /// pre-activation gradients, and `dc` overwritten in place with the gradient for c_prev.
+    template <class T>
+    static void gates_backward(const T* gates, const T* c, const T* c_prev, const T* dh,
+                               const T* dy, T* dc, T* dgates, std::size_t rows,
+                               std::size_t hidden) {
+        const std::size_t H = hidden;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* a = gates + r * 4 * H;
+            const T* cr = c + r * H;
+            const T* cpr = c_prev + r * H;
+            const T* dhr = dh + r * H;
+            const T* dyr = dy ? dy + r * H : nullptr;
+            T* dcr = dc + r * H;
+            T* da = dgates + r * 4 * H;
+            for (std::size_t j = 0; j < H; ++j) {
+                const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+                const T tc = std::tanh(cr[j]);
+                const T dh_tot = dyr ? dhr[j] + dyr[j] : dhr[j];
+                const T dc_tot = dcr[j] + dh_tot * o * (T(1) - tc * tc);
+                da[j] = dc_tot * g * i * (T(1) - i);
+                da[H + j] = dc_tot * cpr[j] * f * (T(1) - f);
+                da[2 * H + j] = dc_tot * i * (T(1) - g * g);
+                da[3 * H + j] = dh_tot * tc * o * (T(1) - o);
+                dcr[j] = dc_tot * f;
+            }
+        }
+    }
+
+    /// out[r, :] = bias_a + bias_b (either may be null) for r < rows, width n: the
+    /// initial value of the input projection before the GEMM accumulates into it.
+    template <class T>
+    static void broadcast_bias_rows(T* out, const T* bias_a, const T* bias_b, std::size_t rows,
+                                    std::size_t n) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            T* o = out + r * n;
+            for (std::size_t j = 0; j < n; ++j)
+                o[j] = (bias_a ? bias_a[j] : T(0)) + (bias_b ? bias_b[j] : T(0));
+        }
+    }
+
+    /// out[j] = sum over r < rows of in[r, j] (width n): the bias gradient.
+    template <class T>
+    static void sum_rows(const T* in, std::size_t rows, std::size_t n, T* out) {
+        for (std::size_t j = 0; j < n; ++j) out[j] = T(0);
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* row = in + r * n;
+            for (std::size_t j = 0; j < n; ++j) out[j] += row[j];
+        }
+    }
+
+    /// dst[dst_row[k], :] = src[src_row[k], :] for k < count, width n (row gathers and
+    /// scatters between packed and padded layouts).
+    template <class T>
+    static void copy_rows(const T* src, const std::size_t* src_row, T* dst,
+                          const std::size_t* dst_row, std::size_t count, std::size_t n) {
+        for (std::size_t k = 0; k < count; ++k)
+            kernels<cpu>::copy(dst + dst_row[k] * n, src + src_row[k] * n, n);
+    }
+
+    /// C[m, n] = alpha · op(A) · op(B) + beta · C with explicit row strides; k == 0 is
+    /// handled here (BLAS may reject it).
+    template <class T>
+    static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                     T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
+                     T* c, std::size_t ldc) {
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            for (std::size_t r = 0; r < m; ++r)
+                for (std::size_t j = 0; j < n; ++j)
+                    c[r * ldc + j] = beta == T(0) ? T(0) : beta * c[r * ldc + j];
+            return;
+        }
+        blas::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+};
+
+}  // namespace nnlite

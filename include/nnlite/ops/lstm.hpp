@@ -1,0 +1,346 @@
+// One LSTM layer in one direction over a whole (possibly variable-length) batch, as ONE
+// fused autograd node with three outputs (y, h_n, c_n).
+//
+// Layout: time-major. x [T, B, in]; weights as PyTorch stores them: w_ih [4H, in],
+// w_hh [4H, H], b_ih [4H], b_hh [4H], gates stacked in the order i, f, g, o.
+//
+// Variable lengths follow PyTorch's packed sequences: sequence b has lengths[b] real steps
+// (1 <= lengths[b] <= T); positions t >= lengths[b] are padding, never read, and come out
+// as zeros in y; h_n/c_n hold each sequence's state after its own last step. The reverse
+// direction starts at position lengths[b] - 1 and ends at position 0.
+//
+// How (see docs/lstm.md):
+// - The batch is sorted by length once (descending, stable), so at step s the sequences
+//   still running are a prefix of `active[s]` rows. With unequal lengths the input is
+//   gathered into a packed buffer of N = sum(lengths) rows (step s occupies rows
+//   [step_row[s], step_row[s] + active[s])); with equal lengths the padded tensors are
+//   used as they are (step s is the block of time s, or T-1-s in reverse): no copies.
+// - Forward: gates = X·W_ih^T + b_ih + b_hh for every row in ONE GEMM; then per step one
+//   GEMM h_prev·W_hh^T accumulated into that step's gate rows and the fused gate kernel.
+//   All buffers are allocated before the time loop; the loop allocates nothing.
+// - Saved for backward: the gate activations [N, 4H], cell states [N, H] and the h_prev of
+//   each step [N, H] (so dW_hh is one GEMM). With grad off, none of this is kept.
+// - Backward (BPTT): per step the fused gate-backward kernel and one GEMM dG·W_hh for the
+//   recurrent gradient; then dX = dG·W_ih, dW_ih = dG^T·X, dW_hh = dG^T·H_prev as single
+//   GEMMs over all N rows, and db_ih = db_hh = column sums of dG.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "nnlite/autograd/engine.hpp"
+#include "nnlite/backend/cpu/lstm_kernels.hpp"
+#include "nnlite/core/error.hpp"
+#include "nnlite/core/tensor.hpp"
+
+namespace nnlite::ops {
+
+/// Outputs of lstm_layer: y [T, B, H] (zero past each sequence's length), and the final
+/// states h_n, c_n [B, H] at each sequence's own end.
+template <class T, class B = cpu>
+struct LSTMLayerOutput {
+    Tensor<T, B> output;
+    Tensor<T, B> h_n;
+    Tensor<T, B> c_n;
+};
+
+namespace detail {
+
+/// Which rows are active at each step and where each step's rows live. Built once per
+/// call from the lengths; everything in the time loop reads from it.
+struct LSTMSchedule {
+    std::size_t time = 0, batch = 0;
+    std::size_t steps = 0;              // the longest length
+    std::size_t rows = 0;               // N: total active rows over all steps
+    bool packed = false;                // false: every length is T; buffers alias the padded layout
+    std::vector<std::size_t> perm;      // sorted row r -> batch index
+    std::vector<std::size_t> iota;      // 0, 1, ..., max(B, N) - 1
+    std::vector<std::size_t> active;    // active[s], s <= steps (active[steps] = 0)
+    std::vector<std::size_t> step_row;  // first row of step s in the step-ordered buffers
+    std::vector<std::size_t> padded_row;  // packed row -> row t*B + b of the padded layout
+    std::vector<std::size_t> end_row;     // sorted row r -> row of its last step
+};
+
+inline LSTMSchedule make_lstm_schedule(const std::vector<std::int64_t>& lengths, std::size_t time,
+                                       std::size_t batch, bool reverse) {
+    LSTMSchedule s;
+    s.time = time;
+    s.batch = batch;
+    std::vector<std::size_t> len(batch, time);
+    if (!lengths.empty()) {
+        check<ShapeError>(lengths.size() == batch, "lstm: got ", lengths.size(),
+                          " lengths for a batch of ", batch, " sequences");
+        for (std::size_t b = 0; b < batch; ++b) {
+            check<ValueError>(lengths[b] >= 1 && static_cast<std::size_t>(lengths[b]) <= time,
+                              "lstm: lengths[", b, "] = ", lengths[b],
+                              " is outside [1, T] for T = ", time,
+                              " (every sequence needs at least one step and at most T)");
+            len[b] = static_cast<std::size_t>(lengths[b]);
+        }
+    }
+    s.perm.resize(batch);
+    std::iota(s.perm.begin(), s.perm.end(), std::size_t{0});
+    std::stable_sort(s.perm.begin(), s.perm.end(),
+                     [&](std::size_t a, std::size_t b) { return len[a] > len[b]; });
+    s.steps = len[s.perm[0]];
+    s.packed = std::any_of(len.begin(), len.end(), [&](std::size_t l) { return l != time; });
+    s.active.assign(s.steps + 1, 0);
+    for (std::size_t r = 0; r < batch; ++r)
+        for (std::size_t t = 0; t < len[s.perm[r]]; ++t) ++s.active[t];
+    s.step_row.resize(s.steps);
+    std::size_t n = 0;
+    for (std::size_t t = 0; t < s.steps; ++t) {
+        const std::size_t time_of_step = reverse ? time - 1 - t : t;
+        s.step_row[t] = s.packed ? n : time_of_step * batch;
+        n += s.active[t];
+    }
+    s.rows = n;
+    if (s.packed) {
+        s.padded_row.resize(n);
+        for (std::size_t t = 0; t < s.steps; ++t)
+            for (std::size_t r = 0; r < s.active[t]; ++r) {
+                const std::size_t l = len[s.perm[r]];
+                const std::size_t pos = reverse ? l - 1 - t : t;
+                s.padded_row[s.step_row[t] + r] = pos * batch + s.perm[r];
+            }
+    }
+    s.end_row.resize(batch);
+    for (std::size_t r = 0; r < batch; ++r) s.end_row[r] = s.step_row[len[s.perm[r]] - 1] + r;
+    s.iota.resize(std::max(batch, n));
+    std::iota(s.iota.begin(), s.iota.end(), std::size_t{0});
+    return s;
+}
+
+template <class T, class B>
+bool defined_requires_grad(const Tensor<T, B>& t) {
+    return t.defined() && t.requires_grad();
+}
+
+/// What the backward of one lstm_layer call needs.
+template <class T, class B>
+struct LSTMLayerSaved {
+    LSTMSchedule sched;
+    std::size_t input_size = 0, hidden = 0;
+    Tensor<T, B> x_rows;  // [N, in] step-ordered input rows (x itself when not packed)
+    Tensor<T, B> gates;   // [N, 4H] activations i, f, g, o
+    Tensor<T, B> cells;   // [N, H] cell state after each step
+    Tensor<T, B> h_prev;  // [N, H] hidden state entering each step
+    Tensor<T, B> c0;      // [B, H] initial cell state, sorted order
+    Tensor<T, B> w_ih, w_hh;
+    bool need_x = false, need_h0 = false, need_c0 = false;
+    bool need_w_ih = false, need_w_hh = false, need_b_ih = false, need_b_hh = false;
+};
+
+template <class T, class B>
+std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
+                                              const std::vector<Tensor<T, B>>& g) {
+    using K = lstm_kernels<B>;
+    const auto& sc = sv.sched;
+    const std::size_t H = sv.hidden, G = 4 * H, I = sv.input_size, N = sc.rows, Bn = sc.batch;
+    const std::size_t* iota = sc.iota.data();
+
+    // Output gradient in step order.
+    Tensor<T, B> dy_rows = g[0];
+    if (sc.packed) {
+        dy_rows = Tensor<T, B>::empty({N, H});
+        K::copy_rows(g[0].data(), sc.padded_row.data(), dy_rows.data(), iota, N, H);
+    }
+    auto dgates = Tensor<T, B>::empty({N, G});
+    auto dh = Tensor<T, B>::empty({Bn, H});
+    auto dc = Tensor<T, B>::empty({Bn, H});
+    const T* gates = sv.gates.data();
+    const T* cells = sv.cells.data();
+    const T* w_hh = sv.w_hh.data();
+    for (std::size_t s = sc.steps; s-- > 0;) {
+        const std::size_t rows = sc.active[s], ended = sc.active[s + 1];
+        // Rows whose last step is s start their recurrence from the h_n / c_n gradients.
+        K::copy_rows(g[1].data(), sc.perm.data() + ended, dh.data(), iota + ended, rows - ended, H);
+        K::copy_rows(g[2].data(), sc.perm.data() + ended, dc.data(), iota + ended, rows - ended, H);
+        const std::size_t r0 = sc.step_row[s];
+        const T* c_prev = s == 0 ? sv.c0.data() : cells + sc.step_row[s - 1] * H;
+        K::gates_backward(gates + r0 * G, cells + r0 * H, c_prev, dh.data(),
+                          dy_rows.data() + r0 * H, dc.data(), dgates.data() + r0 * G, rows, H);
+        if (s > 0 || sv.need_h0)
+            K::gemm(false, false, rows, H, G, T(1), dgates.data() + r0 * G, G, w_hh, H, T(0),
+                    dh.data(), H);
+    }
+
+    std::vector<Tensor<T, B>> out(7);
+    if (sv.need_x) {
+        const Shape x_shape{sc.time, Bn, I};
+        if (sc.packed) {
+            auto dx_rows = Tensor<T, B>::empty({N, I});
+            K::gemm(false, false, N, I, G, T(1), dgates.data(), G, sv.w_ih.data(), I, T(0),
+                    dx_rows.data(), I);
+            out[0] = Tensor<T, B>::zeros(x_shape);
+            K::copy_rows(dx_rows.data(), iota, out[0].data(), sc.padded_row.data(), N, I);
+        } else {
+            out[0] = Tensor<T, B>::empty(x_shape);
+            K::gemm(false, false, N, I, G, T(1), dgates.data(), G, sv.w_ih.data(), I, T(0),
+                    out[0].data(), I);
+        }
+    }
+    if (sv.need_h0) {
+        out[1] = Tensor<T, B>::empty({Bn, H});
+        K::copy_rows(dh.data(), iota, out[1].data(), sc.perm.data(), Bn, H);
+    }
+    if (sv.need_c0) {
+        out[2] = Tensor<T, B>::empty({Bn, H});
+        K::copy_rows(dc.data(), iota, out[2].data(), sc.perm.data(), Bn, H);
+    }
+    if (sv.need_w_ih) {
+        out[3] = Tensor<T, B>::empty({G, I});
+        K::gemm(true, false, G, I, N, T(1), dgates.data(), G, sv.x_rows.data(), I, T(0),
+                out[3].data(), I);
+    }
+    if (sv.need_w_hh) {
+        out[4] = Tensor<T, B>::empty({G, H});
+        K::gemm(true, false, G, H, N, T(1), dgates.data(), G, sv.h_prev.data(), H, T(0),
+                out[4].data(), H);
+    }
+    if (sv.need_b_ih || sv.need_b_hh) {
+        auto db = Tensor<T, B>::empty({G});
+        K::sum_rows(dgates.data(), N, G, db.data());
+        if (sv.need_b_ih) out[5] = db;
+        if (sv.need_b_hh) out[6] = sv.need_b_ih ? db.clone() : db;
+    }
+    return out;
+}
+
+}  // namespace detail
+
+/// One LSTM layer, one direction, over a time-major batch; see the file comment.
+///   x [T, B, in]; lengths: empty (all T) or B values in [1, T];
+///   h0, c0 [B, H] or undefined (zeros); w_ih [4H, in]; w_hh [4H, H];
+///   b_ih, b_hh [4H] or undefined (no bias); reverse: run from each sequence's end.
+/// Returns {output [T, B, H], h_n [B, H], c_n [B, H]}, recorded as one autograd node
+/// ("LSTMLayerBackward") with inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh).
+template <class T, class B>
+LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::int64_t>& lengths,
+                                 const Tensor<T, B>& h0, const Tensor<T, B>& c0,
+                                 const Tensor<T, B>& w_ih, const Tensor<T, B>& w_hh,
+                                 const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh,
+                                 bool reverse = false) {
+    using K = lstm_kernels<B>;
+    check<ShapeError>(x.dim() == 3 && x.size(0) > 0 && x.size(1) > 0,
+                      "lstm_layer: expected x of shape [T,B,input_size] with T, B >= 1, got ",
+                      to_string(x.shape()));
+    check<ShapeError>(w_ih.dim() == 2 && w_ih.size(0) % 4 == 0 && w_ih.size(0) > 0,
+                      "lstm_layer: expected w_ih of shape [4*hidden,input_size], got ",
+                      to_string(w_ih.shape()));
+    const std::size_t Tn = x.size(0), Bn = x.size(1), I = x.size(2);
+    const std::size_t H = w_ih.size(0) / 4, G = 4 * H;
+    check<ShapeError>(w_ih.size(1) == I, "lstm_layer: w_ih has shape ", to_string(w_ih.shape()),
+                      " but x has input size ", I, " (expected ", to_string(Shape{G, I}), ")");
+    check<ShapeError>(w_hh.shape() == Shape{G, H}, "lstm_layer: expected w_hh of shape ",
+                      to_string(Shape{G, H}), ", got ", to_string(w_hh.shape()));
+    for (const auto* b : {&b_ih, &b_hh})
+        check<ShapeError>(!b->defined() || b->shape() == Shape{G}, "lstm_layer: expected ",
+                          b == &b_ih ? "b_ih" : "b_hh", " of shape ", to_string(Shape{G}), ", got ",
+                          b->defined() ? to_string(b->shape()) : "");
+    for (const auto* s : {&h0, &c0})
+        check<ShapeError>(!s->defined() || s->shape() == Shape{Bn, H}, "lstm_layer: expected ",
+                          s == &h0 ? "h0" : "c0", " of shape ", to_string(Shape{Bn, H}), ", got ",
+                          s->defined() ? to_string(s->shape()) : "");
+
+    const bool need_grad =
+        is_grad_enabled() &&
+        (detail::defined_requires_grad(x) || detail::defined_requires_grad(h0) ||
+         detail::defined_requires_grad(c0) || detail::defined_requires_grad(w_ih) ||
+         detail::defined_requires_grad(w_hh) || detail::defined_requires_grad(b_ih) ||
+         detail::defined_requires_grad(b_hh));
+
+    auto sv = std::make_shared<detail::LSTMLayerSaved<T, B>>();
+    sv->sched = detail::make_lstm_schedule(lengths, Tn, Bn, reverse);
+    const auto& sc = sv->sched;
+    const std::size_t N = sc.rows;
+    const std::size_t* iota = sc.iota.data();
+    sv->input_size = I;
+    sv->hidden = H;
+
+    // Input rows in step order, then the input projection for every row in one GEMM.
+    if (sc.packed) {
+        sv->x_rows = Tensor<T, B>::empty({N, I});
+        K::copy_rows(x.data(), sc.padded_row.data(), sv->x_rows.data(), iota, N, I);
+    } else {
+        sv->x_rows = x.detach();
+    }
+    auto gates = Tensor<T, B>::empty({N, G});
+    K::broadcast_bias_rows(gates.data(), b_ih.defined() ? b_ih.data() : nullptr,
+                           b_hh.defined() ? b_hh.data() : nullptr, N, G);
+    K::gemm(false, true, N, G, I, T(1), sv->x_rows.data(), I, w_ih.data(), I, T(1), gates.data(),
+            G);
+
+    // Initial states in sorted order.
+    auto h0s = Tensor<T, B>::zeros({Bn, H});
+    auto c0s = Tensor<T, B>::zeros({Bn, H});
+    if (h0.defined()) K::copy_rows(h0.data(), sc.perm.data(), h0s.data(), iota, Bn, H);
+    if (c0.defined()) K::copy_rows(c0.data(), sc.perm.data(), c0s.data(), iota, Bn, H);
+
+    LSTMLayerOutput<T, B> res;
+    res.output = sc.packed ? Tensor<T, B>::zeros({Tn, Bn, H}) : Tensor<T, B>::empty({Tn, Bn, H});
+    Tensor<T, B> y_rows = sc.packed ? Tensor<T, B>::empty({N, H}) : res.output;
+    // With grad, every step's cell state and h_prev are kept; without, the cell state is
+    // updated in place in c0s (rows that finished keep their final state).
+    Tensor<T, B> cells, h_prev;
+    if (need_grad) {
+        cells = Tensor<T, B>::empty({N, H});
+        h_prev = Tensor<T, B>::empty({N, H});
+    }
+    T* y = y_rows.data();
+    const T* whh = w_hh.data();
+    for (std::size_t s = 0; s < sc.steps; ++s) {
+        const std::size_t rows = sc.active[s], r0 = sc.step_row[s];
+        const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * H;
+        T* cp = c0s.data();
+        T* co = c0s.data();
+        if (need_grad) {
+            kernels<B>::copy(h_prev.data() + r0 * H, hp, rows * H);
+            hp = h_prev.data() + r0 * H;
+            cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
+            co = cells.data() + r0 * H;
+        }
+        K::gemm(false, true, rows, G, H, T(1), hp, H, whh, H, T(1), gates.data() + r0 * G, G);
+        K::gates_forward(gates.data() + r0 * G, cp, co, y + r0 * H, rows, H);
+    }
+
+    if (sc.packed) K::copy_rows(y, iota, res.output.data(), sc.padded_row.data(), N, H);
+    res.h_n = Tensor<T, B>::empty({Bn, H});
+    res.c_n = Tensor<T, B>::empty({Bn, H});
+    K::copy_rows(y, sc.end_row.data(), res.h_n.data(), sc.perm.data(), Bn, H);
+    if (need_grad)
+        K::copy_rows(cells.data(), sc.end_row.data(), res.c_n.data(), sc.perm.data(), Bn, H);
+    else
+        K::copy_rows(c0s.data(), iota, res.c_n.data(), sc.perm.data(), Bn, H);
+
+    if (need_grad) {
+        sv->gates = gates;
+        sv->cells = cells;
+        sv->h_prev = h_prev;
+        sv->c0 = c0s;
+        sv->w_ih = w_ih.detach();
+        sv->w_hh = w_hh.detach();
+        sv->need_x = detail::defined_requires_grad(x);
+        sv->need_h0 = detail::defined_requires_grad(h0);
+        sv->need_c0 = detail::defined_requires_grad(c0);
+        sv->need_w_ih = detail::defined_requires_grad(w_ih);
+        sv->need_w_hh = detail::defined_requires_grad(w_hh);
+        sv->need_b_ih = detail::defined_requires_grad(b_ih);
+        sv->need_b_hh = detail::defined_requires_grad(b_hh);
+        // Absent optional inputs become an empty placeholder that needs no gradient.
+        const Tensor<T, B> none = Tensor<T, B>::empty({0});
+        auto or_none = [&](const Tensor<T, B>& t) { return t.defined() ? t : none; };
+        autograd::record<T, B>(
+            "LSTMLayerBackward",
+            {x, or_none(h0), or_none(c0), w_ih, w_hh, or_none(b_ih), or_none(b_hh)},
+            {res.output, res.h_n, res.c_n},
+            [sv](const auto& g) { return detail::lstm_layer_backward(*sv, g); });
+    }
+    return res;
+}
+
+}  // namespace nnlite::ops

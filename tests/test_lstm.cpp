@@ -1,0 +1,289 @@
+// ops/lstm.hpp, backend/cpu/lstm_kernels.hpp, nn/lstm.hpp: the fused LSTM layer against
+// finite differences (double) and against a plain reference composed of basic ops, the
+// modules against PyTorch golden fixtures (tests/fixtures/make_lstm.py), and bad input.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <nnlite/nnlite.hpp>
+#include <string>
+#include <vector>
+
+using namespace nnlite;
+
+namespace {
+
+template <class T>
+using TensorList = std::vector<Tensor<T>>;
+
+template <class T>
+Tensor<T> flat(const Tensor<T>& t) {
+    return ops::reshape(t, {-1});
+}
+
+/// The layer written the obvious way: one sequence at a time, one step at a time, from
+/// matmul / sigmoid / tanh / narrow / concat, so every gradient comes from the basic ops.
+template <class T>
+ops::LSTMLayerOutput<T> reference_lstm_layer(const Tensor<T>& x,
+                                             const std::vector<std::int64_t>& lengths,
+                                             const Tensor<T>& h0, const Tensor<T>& c0,
+                                             const Tensor<T>& w_ih, const Tensor<T>& w_hh,
+                                             const Tensor<T>& b_ih, const Tensor<T>& b_hh,
+                                             bool reverse) {
+    const std::size_t Tn = x.size(0), Bn = x.size(1), I = x.size(2), H = w_hh.size(1);
+    const auto Hi = static_cast<std::int64_t>(H);
+    auto wt_ih = ops::t(w_ih), wt_hh = ops::t(w_hh);
+    TensorList<T> ys, hs, cs;
+    for (std::size_t b = 0; b < Bn; ++b) {
+        const std::size_t len = lengths.empty() ? Tn : static_cast<std::size_t>(lengths[b]);
+        auto h = h0.defined() ? ops::narrow(h0, 0, b, 1) : Tensor<T>::zeros({1, H});
+        auto c = c0.defined() ? ops::narrow(c0, 0, b, 1) : Tensor<T>::zeros({1, H});
+        TensorList<T> per_pos(Tn);
+        for (std::size_t s = 0; s < len; ++s) {
+            const std::size_t pos = reverse ? len - 1 - s : s;
+            auto xt = ops::reshape(ops::narrow(ops::narrow(x, 0, pos, 1), 1, b, 1),
+                                   {1, static_cast<std::int64_t>(I)});
+            auto a = ops::matmul(xt, wt_ih) + ops::matmul(h, wt_hh);
+            if (b_ih.defined()) a = a + b_ih + b_hh;
+            auto i = ops::sigmoid(ops::narrow(a, 1, 0, H));
+            auto f = ops::sigmoid(ops::narrow(a, 1, H, H));
+            auto g = ops::tanh(ops::narrow(a, 1, 2 * H, H));
+            auto o = ops::sigmoid(ops::narrow(a, 1, 3 * H, H));
+            c = f * c + i * g;
+            h = o * ops::tanh(c);
+            per_pos[pos] = ops::reshape(h, {1, 1, Hi});
+        }
+        for (auto& p : per_pos)
+            if (!p.defined()) p = Tensor<T>::zeros({1, 1, H});
+        ys.push_back(ops::concat(per_pos, 0));
+        hs.push_back(h);
+        cs.push_back(c);
+    }
+    return {ops::concat(ys, 1), ops::concat(hs, 0), ops::concat(cs, 0)};
+}
+
+/// Inputs of one random layer problem: x, h0, c0, w_ih, w_hh, b_ih, b_hh.
+template <class T>
+TensorList<T> random_layer_inputs(std::size_t Tn, std::size_t Bn, std::size_t I, std::size_t H,
+                                  std::uint64_t seed, bool with_state, bool with_bias) {
+    Generator gen(seed);
+    auto u = [&](const Shape& s, double k) {
+        return Tensor<T>::uniform(s, static_cast<T>(-k), static_cast<T>(k), gen);
+    };
+    return {u({Tn, Bn, I}, 1.0),
+            with_state ? u({Bn, H}, 1.0) : Tensor<T>(),
+            with_state ? u({Bn, H}, 1.0) : Tensor<T>(),
+            u({4 * H, I}, 0.6),
+            u({4 * H, H}, 0.6),
+            with_bias ? u({4 * H}, 0.5) : Tensor<T>(),
+            with_bias ? u({4 * H}, 0.5) : Tensor<T>()};
+}
+
+/// max |a - b| / max(1, |b|) over all elements (shapes must match).
+template <class T>
+double max_rel_diff(const Tensor<T>& a, const Tensor<T>& b) {
+    REQUIRE(to_string(a.shape()) == to_string(b.shape()));
+    const auto va = a.to_vector(), vb = b.to_vector();
+    double m = 0;
+    for (std::size_t i = 0; i < va.size(); ++i) {
+        const double e = static_cast<double>(vb[i]);
+        m = std::max(m, std::abs(static_cast<double>(va[i]) - e) / std::max(1.0, std::abs(e)));
+    }
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("lstm_layer matches a known hand-computed step") {
+    // One step, H = 1, in = 1: a = w_ih*x + w_hh*h0 + b_ih + b_hh per gate.
+    auto x = Tensor<double>::from({0.5}, {1, 1, 1});
+    auto h0 = Tensor<double>::from({0.25}, {1, 1});
+    auto c0 = Tensor<double>::from({-0.5}, {1, 1});
+    auto w_ih = Tensor<double>::from({0.1, 0.2, 0.3, 0.4}, {4, 1});
+    auto w_hh = Tensor<double>::from({-0.1, 0.5, -0.3, 0.2}, {4, 1});
+    auto b_ih = Tensor<double>::from({0.0, 0.1, 0.0, -0.1});
+    auto b_hh = Tensor<double>::from({0.05, 0.0, 0.2, 0.0});
+    auto r = ops::lstm_layer(x, {}, h0, c0, w_ih, w_hh, b_ih, b_hh, false);
+    auto sig = [](double v) { return 1 / (1 + std::exp(-v)); };
+    const double ai = 0.05 - 0.025 + 0.05, af = 0.1 + 0.125 + 0.1, ag = 0.15 - 0.075 + 0.2,
+                 ao = 0.2 + 0.05 - 0.1;
+    const double c = sig(af) * -0.5 + sig(ai) * std::tanh(ag);
+    const double h = sig(ao) * std::tanh(c);
+    CHECK(r.c_n.item() == doctest::Approx(c).epsilon(1e-14));
+    CHECK(r.h_n.item() == doctest::Approx(h).epsilon(1e-14));
+    CHECK(r.output.item() == doctest::Approx(h).epsilon(1e-14));
+}
+
+TEST_CASE("lstm_layer gradients agree with finite differences (double)") {
+    struct Case {
+        const char* name;
+        std::size_t T, B, I, H;
+        std::vector<std::int64_t> lengths;
+        bool reverse, state, bias;
+    };
+    const std::vector<Case> cases = {
+        {"forward, equal lengths, state", 4, 3, 3, 2, {}, false, true, true},
+        {"reverse, equal lengths, state", 4, 3, 3, 2, {}, true, true, true},
+        {"forward, variable lengths", 5, 4, 2, 3, {2, 5, 1, 4}, false, true, true},
+        {"reverse, variable lengths", 5, 4, 2, 3, {2, 5, 1, 4}, true, true, true},
+        {"reverse, variable lengths, no state, no bias", 4, 3, 3, 2, {4, 1, 3}, true, false, false},
+        {"single step", 1, 2, 3, 2, {}, false, true, true},
+    };
+    for (const auto& c : cases) {
+        SUBCASE(c.name) {
+            auto inputs = random_layer_inputs<double>(c.T, c.B, c.I, c.H, 17, c.state, c.bias);
+            const auto lengths = c.lengths;
+            const bool reverse = c.reverse;
+            auto f = [lengths, reverse](const TensorList<double>& in) {
+                auto r = ops::lstm_layer(in[0], lengths, in[1], in[2], in[3], in[4], in[5], in[6],
+                                         reverse);
+                return ops::concat(TensorList<double>{flat(r.output), flat(r.h_n), flat(r.c_n)}, 0);
+            };
+            const auto res = autograd::gradcheck<double, cpu>(f, inputs);
+            INFO(res.report);
+            CHECK(res.ok);
+            CHECK(res.max_abs_error < 1e-7);
+        }
+    }
+}
+
+TEST_CASE("fused lstm_layer equals the reference built from basic ops on random shapes") {
+    // Odd sizes, length-1 sequences, every sequence of length 1, a batch of one, both
+    // directions; forward values and every input gradient.
+    struct Case {
+        std::size_t T, B, I, H;
+        std::vector<std::int64_t> lengths;
+    };
+    const std::vector<Case> cases = {
+        {7, 5, 3, 5, {7, 1, 4, 7, 2}},
+        {1, 3, 5, 3, {}},
+        {9, 1, 4, 7, {}},
+        {6, 4, 1, 1, {1, 1, 1, 1}},
+        {5, 6, 7, 3, {3, 5, 5, 1, 2, 4}},
+        {4, 3, 2, 9, {4, 4, 4}},
+    };
+    std::uint64_t seed = 100;
+    for (const auto& c : cases)
+        for (bool reverse : {false, true})
+            for (bool state : {false, true}) {
+                CAPTURE(c.T);
+                CAPTURE(c.B);
+                CAPTURE(c.H);
+                CAPTURE(reverse);
+                CAPTURE(state);
+                auto in = random_layer_inputs<double>(c.T, c.B, c.I, c.H, ++seed, state, true);
+                TensorList<double> a, b;
+                for (auto& t : in) {
+                    a.push_back(t.defined() ? t.clone().requires_grad_() : t);
+                    b.push_back(t.defined() ? t.clone().requires_grad_() : t);
+                }
+                auto fused =
+                    ops::lstm_layer(a[0], c.lengths, a[1], a[2], a[3], a[4], a[5], a[6], reverse);
+                auto ref = reference_lstm_layer(b[0], c.lengths, b[1], b[2], b[3], b[4], b[5], b[6],
+                                                reverse);
+                CHECK(max_rel_diff(fused.output, ref.output) < 1e-12);
+                CHECK(max_rel_diff(fused.h_n, ref.h_n) < 1e-12);
+                CHECK(max_rel_diff(fused.c_n, ref.c_n) < 1e-12);
+                Generator gen(seed);
+                auto wy = Tensor<double>::uniform(fused.output.shape(), -1, 1, gen);
+                auto wh = Tensor<double>::uniform(fused.h_n.shape(), -1, 1, gen);
+                auto wc = Tensor<double>::uniform(fused.c_n.shape(), -1, 1, gen);
+                auto loss = [&](const ops::LSTMLayerOutput<double>& r) {
+                    return ops::sum(r.output * wy) + ops::sum(r.h_n * wh) + ops::sum(r.c_n * wc);
+                };
+                loss(fused).backward();
+                loss(ref).backward();
+                for (std::size_t k = 0; k < a.size(); ++k) {
+                    if (!a[k].defined()) continue;
+                    CAPTURE(k);
+                    REQUIRE(a[k].grad().defined());
+                    CHECK(max_rel_diff(a[k].grad(), b[k].grad()) < 1e-12);
+                }
+            }
+}
+
+TEST_CASE("lstm_layer: float agrees with double, and no-grad mode gives the same values") {
+    auto in = random_layer_inputs<double>(6, 4, 5, 8, 7, true, true);
+    const std::vector<std::int64_t> lengths{6, 2, 5, 1};
+    auto rd = ops::lstm_layer(in[0], lengths, in[1], in[2], in[3], in[4], in[5], in[6], true);
+    TensorList<float> inf;
+    for (auto& t : in) {
+        const auto v = t.to_vector();
+        inf.push_back(Tensor<float>::from(std::vector<float>(v.begin(), v.end()), t.shape()));
+    }
+    auto rf =
+        ops::lstm_layer(inf[0], lengths, inf[1], inf[2], inf[3], inf[4], inf[5], inf[6], true);
+    const auto yd = rd.output.to_vector();
+    const auto yf = rf.output.to_vector();
+    for (std::size_t i = 0; i < yd.size(); ++i)
+        CHECK(static_cast<double>(yf[i]) == doctest::Approx(yd[i]).epsilon(1e-5).scale(1.0));
+    // Grad on (cells and h_prev saved) versus grad off (in-place cell state): same numbers.
+    inf[3].requires_grad_();
+    auto rg =
+        ops::lstm_layer(inf[0], lengths, inf[1], inf[2], inf[3], inf[4], inf[5], inf[6], true);
+    CHECK(rg.output.requires_grad());
+    CHECK(!rf.output.requires_grad());
+    CHECK(rg.output.to_vector() == rf.output.to_vector());
+    CHECK(rg.h_n.to_vector() == rf.h_n.to_vector());
+    CHECK(rg.c_n.to_vector() == rf.c_n.to_vector());
+}
+
+TEST_CASE("lstm_layer: padding is zero and final states sit at each sequence's end") {
+    auto in = random_layer_inputs<double>(5, 3, 2, 3, 9, false, true);
+    const std::vector<std::int64_t> lengths{2, 5, 3};
+    for (bool reverse : {false, true}) {
+        auto r = ops::lstm_layer(in[0], lengths, in[1], in[2], in[3], in[4], in[5], in[6], reverse);
+        for (std::size_t b = 0; b < 3; ++b) {
+            const auto len = static_cast<std::size_t>(lengths[b]);
+            for (std::size_t t = len; t < 5; ++t)
+                for (std::size_t j = 0; j < 3; ++j) CHECK(r.output.at({t, b, j}) == 0.0);
+            // Forward ends at position len-1; reverse ends at position 0.
+            const std::size_t end = reverse ? 0 : len - 1;
+            for (std::size_t j = 0; j < 3; ++j) CHECK(r.h_n.at({b, j}) == r.output.at({end, b, j}));
+        }
+        // A sequence of length L inside a longer batch equals the same sequence run alone.
+        auto alone = ops::lstm_layer(ops::narrow(ops::narrow(in[0], 1, 0, 1), 0, 0, 2),
+                                     std::vector<std::int64_t>{}, Tensor<double>(),
+                                     Tensor<double>(), in[3], in[4], in[5], in[6], reverse);
+        for (std::size_t t = 0; t < 2; ++t)
+            for (std::size_t j = 0; j < 3; ++j)
+                CHECK(alone.output.at({t, 0, j}) == doctest::Approx(r.output.at({t, 0, j})));
+    }
+}
+
+TEST_CASE("lstm_layer rejects bad shapes and lengths with clear errors") {
+    auto in = random_layer_inputs<float>(4, 3, 2, 5, 1, true, true);
+    auto x = in[0], h0 = in[1], c0 = in[2], w_ih = in[3], w_hh = in[4], b_ih = in[5], b_hh = in[6];
+    const Tensor<float> none;
+    CHECK_THROWS_WITH_AS(ops::lstm_layer(x, {3, 5, 1}, h0, c0, w_ih, w_hh, b_ih, b_hh),
+                         doctest::Contains("lengths[1] = 5 is outside [1, T] for T = 4"),
+                         ValueError);
+    CHECK_THROWS_WITH_AS(ops::lstm_layer(x, {3, 0, 1}, h0, c0, w_ih, w_hh, b_ih, b_hh),
+                         doctest::Contains("lengths[1] = 0 is outside [1, T]"), ValueError);
+    CHECK_THROWS_WITH_AS(ops::lstm_layer(x, {3, 2}, h0, c0, w_ih, w_hh, b_ih, b_hh),
+                         doctest::Contains("got 2 lengths for a batch of 3 sequences"), ShapeError);
+    CHECK_THROWS_WITH_AS(
+        ops::lstm_layer(ops::reshape(x, {12, 2}), {}, h0, c0, w_ih, w_hh, b_ih, b_hh),
+        doctest::Contains("expected x of shape [T,B,input_size] with T, B >= 1, got [12,2]"),
+        ShapeError);
+    CHECK_THROWS_WITH_AS(
+        ops::lstm_layer(x, {}, h0, c0, ops::t(w_ih), w_hh, b_ih, b_hh),
+        doctest::Contains("expected w_ih of shape [4*hidden,input_size], got [2,20]"), ShapeError);
+    auto w_ih3 = Tensor<float>::zeros({20, 3});
+    CHECK_THROWS_WITH_AS(ops::lstm_layer(x, {}, h0, c0, w_ih3, w_hh, b_ih, b_hh),
+                         doctest::Contains("w_ih has shape [20,3] but x has input size 2"),
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(
+        ops::lstm_layer(x, {}, h0, c0, w_ih, Tensor<float>::zeros({20, 4}), b_ih, b_hh),
+        doctest::Contains("expected w_hh of shape [20,5], got [20,4]"), ShapeError);
+    CHECK_THROWS_WITH_AS(
+        ops::lstm_layer(x, {}, h0, c0, w_ih, w_hh, b_ih, Tensor<float>::zeros({5})),
+        doctest::Contains("expected b_hh of shape [20], got [5]"), ShapeError);
+    CHECK_THROWS_WITH_AS(
+        ops::lstm_layer(x, {}, Tensor<float>::zeros({2, 5}), c0, w_ih, w_hh, b_ih, b_hh),
+        doctest::Contains("expected h0 of shape [3,5], got [2,5]"), ShapeError);
+    CHECK_THROWS_WITH_AS(
+        ops::lstm_layer(x, {}, none, Tensor<float>::zeros({3, 4}), w_ih, w_hh, b_ih, b_hh),
+        doctest::Contains("expected c0 of shape [3,5], got [3,4]"), ShapeError);
+}
