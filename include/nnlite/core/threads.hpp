@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
+#include <exception>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -41,7 +43,10 @@ inline void set_num_threads(int n) {
 }
 
 /// Runs f(begin, end) over [0, n) split into at most num_threads() chunks of at least
-/// `grain` items; runs inline when the work is too small to pay for threads.
+/// `grain` items; runs inline when the work is too small to pay for threads. An exception
+/// thrown by f in any chunk is rethrown here after every chunk has finished (an exception
+/// escaping a std::thread, or a joinable thread destroyed during unwinding, would
+/// otherwise terminate the program); when several chunks throw, the first chunk's wins.
 template <class F>
 void parallel_for(std::size_t n, std::size_t grain, F&& f) {
     const std::size_t threads =
@@ -50,15 +55,32 @@ void parallel_for(std::size_t n, std::size_t grain, F&& f) {
         if (n) f(std::size_t{0}, n);
         return;
     }
+    // Balanced split: chunk t has base or base + 1 items. threads <= n / grain, so
+    // base >= grain and every chunk (the last included) honours the grain.
+    const std::size_t base = n / threads, extra = n % threads;
+    std::vector<std::exception_ptr> errors(threads);
+    auto run_chunk = [&f, &errors, base, extra](std::size_t t) {
+        const std::size_t b = t * base + std::min(t, extra);
+        const std::size_t e = b + base + (t < extra ? 1 : 0);
+        try {
+            f(b, e);
+        } catch (...) {
+            errors[t] = std::current_exception();
+        }
+    };
     std::vector<std::thread> pool;
     pool.reserve(threads - 1);
-    const std::size_t chunk = (n + threads - 1) / threads;
     for (std::size_t t = 1; t < threads; ++t) {
-        const std::size_t b = t * chunk, e = std::min(n, b + chunk);
-        if (b < e) pool.emplace_back([&f, b, e] { f(b, e); });
+        try {
+            pool.emplace_back(run_chunk, t);
+        } catch (const std::system_error&) {  // no thread to be had: do the chunk here
+            run_chunk(t);
+        }
     }
-    f(std::size_t{0}, std::min(n, chunk));
+    run_chunk(0);
     for (auto& th : pool) th.join();
+    for (auto& err : errors)
+        if (err) std::rethrow_exception(err);
 }
 
 }  // namespace nnlite
