@@ -4,8 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <nnlite/autograd/gradcheck.hpp>
 #include <nnlite/io/safetensors.hpp>
-#include <nnlite/nnlite.hpp>
+#include <nnlite/nn/linear.hpp>
+#include <nnlite/ops/arithmetic.hpp>
+#include <nnlite/ops/loss.hpp>
+#include <nnlite/ops/reduction.hpp>
 
 #include "test_util.hpp"
 
