@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <exception>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -25,23 +24,6 @@ namespace nnlite::text {
 
 namespace detail {
 
-/// parallel_for over [0, n) that carries an exception from any worker to the caller
-/// (an exception escaping a std::thread would terminate the process).
-template <class F>
-void parallel_for_rethrow(std::size_t n, std::size_t grain, F&& f) {
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    parallel_for(n, grain, [&](std::size_t begin, std::size_t end) {
-        try {
-            f(begin, end);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error) error = std::current_exception();
-        }
-    });
-    if (error) std::rethrow_exception(error);
-}
-
 inline constexpr std::size_t documents_per_task = 64;
 
 }  // namespace detail
@@ -51,7 +33,7 @@ template <class TextAt>
 TokenCounter count_tokens(std::size_t n, TextAt&& text_at, const Tokenizer& tokenizer) {
     std::deque<TokenCounter> partial;  // one per worker; deque keeps references stable
     std::mutex partial_mutex;
-    detail::parallel_for_rethrow(n, detail::documents_per_task, [&](std::size_t b, std::size_t e) {
+    parallel_for(n, detail::documents_per_task, [&](std::size_t b, std::size_t e) {
         TokenCounter* counter;
         {
             std::lock_guard<std::mutex> lock(partial_mutex);
@@ -79,7 +61,7 @@ std::vector<std::vector<std::int32_t>> encode_documents(std::size_t n, TextAt&& 
                                                         const Tokenizer& tokenizer,
                                                         const Vocabulary& vocabulary) {
     std::vector<std::vector<std::int32_t>> encoded(n);
-    detail::parallel_for_rethrow(n, detail::documents_per_task, [&](std::size_t b, std::size_t e) {
+    parallel_for(n, detail::documents_per_task, [&](std::size_t b, std::size_t e) {
         std::string scratch;
         std::vector<std::int32_t> ids;
         for (std::size_t i = b; i < e; ++i) {
