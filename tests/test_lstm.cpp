@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <nnlite/io/safetensors.hpp>
 #include <nnlite/nnlite.hpp>
 #include <string>
 #include <vector>
+
+#include "test_util.hpp"
 
 using namespace nnlite;
 
@@ -286,4 +289,88 @@ TEST_CASE("lstm_layer rejects bad shapes and lengths with clear errors") {
     CHECK_THROWS_WITH_AS(
         ops::lstm_layer(x, {}, none, Tensor<float>::zeros({3, 4}), w_ih, w_hh, b_ih, b_hh),
         doctest::Contains("expected c0 of shape [3,5], got [3,4]"), ShapeError);
+}
+
+// ---- modules ------------------------------------------------------------------------
+
+namespace {
+
+/// One golden case of tests/fixtures/make_lstm.py (the same table as CASES there).
+struct GoldenCase {
+    const char* name;
+    std::size_t input, hidden, layers;
+    bool bidirectional;
+    double dropout;
+    bool batch_first, bias;
+    bool has_lengths, has_state;
+};
+
+const std::vector<GoldenCase>& golden_cases() {
+    static const std::vector<GoldenCase> cases = {
+        {"uni1", 5, 4, 1, false, 0.0, false, true, false, false},
+        {"bi1", 5, 4, 1, true, 0.0, false, true, false, false},
+        {"uni2", 5, 4, 2, false, 0.0, false, true, false, false},
+        {"bi2", 5, 4, 2, true, 0.0, false, true, false, false},
+        {"bi2_dropout_eval", 5, 4, 2, true, 0.5, false, true, false, false},
+        {"nobias1", 5, 4, 1, false, 0.0, false, false, false, false},
+        {"varlen_uni1", 5, 4, 1, false, 0.0, false, true, true, false},
+        {"varlen_bi2", 5, 4, 2, true, 0.0, false, true, true, false},
+        {"state_bi2", 5, 4, 2, true, 0.0, false, true, false, true},
+        {"varlen_state_bi1", 3, 5, 1, true, 0.0, false, true, true, true},
+        {"batch_first_bi2", 5, 4, 2, true, 0.0, true, true, true, true},
+    };
+    return cases;
+}
+
+nn::LSTMOptions options_of(const GoldenCase& c) {
+    return nn::LSTMOptions(c.input, c.hidden)
+        .num_layers(c.layers)
+        .bidirectional(c.bidirectional)
+        .dropout(c.dropout)
+        .batch_first(c.batch_first)
+        .bias(c.bias);
+}
+
+}  // namespace
+
+TEST_CASE("nn::LSTM matches PyTorch: outputs and every gradient (golden fixtures)") {
+    const auto file = io::SafetensorsFile::open(testing::fixture_path("lstm.safetensors"));
+    for (const auto& c : golden_cases()) {
+        SUBCASE(c.name) {
+            const std::string p = std::string(c.name) + ".";
+            auto get = [&](const std::string& n) { return file.get<float>(p + n); };
+            nn::LSTM<float> lstm(options_of(c));
+            nn::StateDict<float> dict;
+            for (const auto& kv : lstm.named_parameters()) {
+                REQUIRE(file.contains(p + kv.first));
+                dict.emplace(kv.first, get(kv.first));
+            }
+            lstm.load_state_dict(dict);  // strict: same names, same shapes as PyTorch
+            lstm.eval();
+
+            auto x = get("input").requires_grad_();
+            std::vector<std::int64_t> lengths;
+            if (c.has_lengths) lengths = file.get<std::int64_t>(p + "lengths").to_vector();
+            nn::LSTMState<float> state;
+            if (c.has_state) state = {get("h0").requires_grad_(), get("c0").requires_grad_()};
+            auto out = lstm.forward(x, lengths, state);
+            testing::check_close(out.output, get("output"), 1e-5, 1e-6, p + "output");
+            testing::check_close(out.h_n, get("h_n"), 1e-5, 1e-6, p + "h_n");
+            testing::check_close(out.c_n, get("c_n"), 1e-5, 1e-6, p + "c_n");
+
+            auto loss = ops::sum(out.output * get("w_output")) + ops::sum(out.h_n * get("w_h_n")) +
+                        ops::sum(out.c_n * get("w_c_n"));
+            loss.backward();
+            testing::check_close(x.grad(), get("grad.input"), 1e-5, 1e-6, p + "grad.input");
+            if (c.has_state) {
+                testing::check_close(state.h.grad(), get("grad.h0"), 1e-5, 1e-6, p + "grad.h0");
+                testing::check_close(state.c.grad(), get("grad.c0"), 1e-5, 1e-6, p + "grad.c0");
+            }
+            for (const auto& kv : lstm.named_parameters()) {
+                REQUIRE(kv.second.grad().defined());
+                testing::check_close(kv.second.grad(), get("grad." + kv.first), 1e-5, 1e-6,
+                                     p + "grad." + kv.first);
+            }
+        }
+    }
 }
