@@ -374,3 +374,231 @@ TEST_CASE("nn::LSTM matches PyTorch: outputs and every gradient (golden fixtures
         }
     }
 }
+
+TEST_CASE("nn::LSTM parameters have PyTorch's names, shapes, order and init range") {
+    Generator gen(3);
+    nn::LSTM<float> lstm(nn::LSTMOptions(6, 5).num_layers(2).bidirectional(true), gen);
+    const std::vector<std::pair<std::string, Shape>> expected = {
+        {"weight_ih_l0", {20, 6}},
+        {"weight_hh_l0", {20, 5}},
+        {"bias_ih_l0", {20}},
+        {"bias_hh_l0", {20}},
+        {"weight_ih_l0_reverse", {20, 6}},
+        {"weight_hh_l0_reverse", {20, 5}},
+        {"bias_ih_l0_reverse", {20}},
+        {"bias_hh_l0_reverse", {20}},
+        {"weight_ih_l1", {20, 10}},
+        {"weight_hh_l1", {20, 5}},
+        {"bias_ih_l1", {20}},
+        {"bias_hh_l1", {20}},
+        {"weight_ih_l1_reverse", {20, 10}},
+        {"weight_hh_l1_reverse", {20, 5}},
+        {"bias_ih_l1_reverse", {20}},
+        {"bias_hh_l1_reverse", {20}},
+    };
+    const auto named = lstm.named_parameters();
+    REQUIRE(named.size() == expected.size());
+    const float k = 1.0f / std::sqrt(5.0f);
+    double sum = 0, sum_sq = 0;
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < named.size(); ++i) {
+        CHECK(named[i].first == expected[i].first);
+        CHECK(to_string(named[i].second.shape()) == to_string(expected[i].second));
+        CHECK(named[i].second.requires_grad());
+        for (float v : named[i].second.to_vector()) {
+            CHECK((v >= -k && v <= k));
+            sum += v;
+            sum_sq += static_cast<double>(v) * v;
+            ++count;
+        }
+    }
+    // U(-k, k): mean 0, variance k^2 / 3 (n = 1000 values: loose bounds).
+    const double n = static_cast<double>(count);
+    CHECK(std::abs(sum / n) < 0.05);
+    CHECK(sum_sq / n == doctest::Approx(k * k / 3.0).epsilon(0.1));
+    CHECK(lstm.parameter_count() == count);
+    CHECK(lstm.weight_ih(1, true).shares_storage_with(named[12].second));
+
+    // Same seed, same parameters; another seed, others.
+    Generator same(3), other(4);
+    nn::LSTM<float> again(nn::LSTMOptions(6, 5).num_layers(2).bidirectional(true), same);
+    nn::LSTM<float> different(nn::LSTMOptions(6, 5).num_layers(2).bidirectional(true), other);
+    CHECK(again.weight_hh(1, true).to_vector() == lstm.weight_hh(1, true).to_vector());
+    CHECK(different.weight_hh(1, true).to_vector() != lstm.weight_hh(1, true).to_vector());
+
+    nn::LSTM<float> nobias(nn::LSTMOptions(6, 5).bias(false));
+    CHECK(nobias.named_parameters().size() == 2);
+    CHECK(!nobias.bias_ih(0).defined());
+    CHECK_THROWS_WITH_AS(lstm.weight_ih(2), doctest::Contains("no parameters for layer 2"),
+                         IndexError);
+    CHECK_THROWS_AS(nobias.weight_ih(0, true), IndexError);
+}
+
+TEST_CASE("nn::LSTM dropout acts between layers, in training only, never after the last") {
+    Generator init(11);
+    nn::LSTM<double> lstm(nn::LSTMOptions(3, 4).num_layers(2).bidirectional(true).dropout(0.5),
+                          init);
+    Generator data(12);
+    auto x = Tensor<double>::uniform({5, 2, 3}, -1, 1, data);
+    const std::vector<std::int64_t> lengths{5, 3};
+
+    // Training: layer 1 sees dropout(concat(layer-0 outputs)) with masks from the module's
+    // generator; recompute that by hand with an identically seeded generator.
+    Generator masks(99), masks_copy(99);
+    lstm.set_dropout_generator(masks);
+    auto train_out = lstm.forward(x, lengths);
+    auto layer = [&](const Tensor<double>& in, std::size_t l, bool rev) {
+        return ops::lstm_layer(in, lengths, Tensor<double>(), Tensor<double>(),
+                               lstm.weight_ih(l, rev), lstm.weight_hh(l, rev), lstm.bias_ih(l, rev),
+                               lstm.bias_hh(l, rev), rev);
+    };
+    auto l0 = ops::concat(
+        std::vector<Tensor<double>>{layer(x, 0, false).output, layer(x, 0, true).output}, 2);
+    auto l1_in = ops::dropout(l0, 0.5, true, masks_copy);
+    auto expect = ops::concat(
+        std::vector<Tensor<double>>{layer(l1_in, 1, false).output, layer(l1_in, 1, true).output},
+        2);
+    CHECK(train_out.output.to_vector() == expect.to_vector());
+
+    // Eval: identity, so the output is the plain stack and differs from training.
+    lstm.eval();
+    auto eval_out = lstm.forward(x, lengths);
+    auto plain = ops::concat(
+        std::vector<Tensor<double>>{layer(l0, 1, false).output, layer(l0, 1, true).output}, 2);
+    CHECK(eval_out.output.to_vector() == plain.to_vector());
+    CHECK(eval_out.output.to_vector() != train_out.output.to_vector());
+
+    // One layer: nothing after the last layer, so training equals eval.
+    nn::LSTM<double> single(nn::LSTMOptions(3, 4).dropout(0.5), init);
+    auto a = single.forward(x, lengths).output.to_vector();
+    single.eval();
+    CHECK(single.forward(x, lengths).output.to_vector() == a);
+    CHECK_THROWS_WITH_AS(nn::LSTM<float>(nn::LSTMOptions(3, 4).dropout(1.5)),
+                         doctest::Contains("dropout probability must be in [0, 1], got 1.5"),
+                         ValueError);
+}
+
+TEST_CASE("nn::LSTM: batch_first and unbatched inputs agree with the time-major batch") {
+    Generator init(21);
+    nn::LSTM<double> tm(nn::LSTMOptions(3, 4).num_layers(2).bidirectional(true), init);
+    Generator init2(21);
+    nn::LSTM<double> bf(nn::LSTMOptions(3, 4).num_layers(2).bidirectional(true).batch_first(true),
+                        init2);
+    Generator data(22);
+    auto x = Tensor<double>::uniform({6, 3, 3}, -1, 1, data);
+    auto h0 = Tensor<double>::uniform({4, 3, 4}, -1, 1, data);
+    auto c0 = Tensor<double>::uniform({4, 3, 4}, -1, 1, data);
+    const std::vector<std::int64_t> lengths{2, 6, 4};
+    auto a = tm.forward(x, lengths, {h0, c0});
+    auto b = bf.forward(ops::transpose(x, 0, 1), lengths, {h0, c0});
+    CHECK(to_string(b.output.shape()) == "[3,6,8]");
+    CHECK(ops::transpose(b.output, 0, 1).to_vector() == a.output.to_vector());
+    CHECK(b.h_n.to_vector() == a.h_n.to_vector());
+    CHECK(b.c_n.to_vector() == a.c_n.to_vector());
+
+    // One unbatched sequence [T, in] equals a batch of one.
+    auto seq = ops::narrow(x, 1, 1, 1);
+    auto one = tm.forward(seq);
+    auto unb = tm.forward(ops::squeeze(seq, 1));
+    CHECK(to_string(unb.output.shape()) == "[6,8]");
+    CHECK(to_string(unb.h_n.shape()) == "[4,4]");
+    CHECK(unb.output.to_vector() == one.output.to_vector());
+    CHECK(unb.c_n.to_vector() == one.c_n.to_vector());
+    // Each sequence in the padded batch equals that sequence run alone at its length.
+    auto alone = tm.forward(ops::narrow(ops::narrow(x, 1, 0, 1), 0, 0, 2), {},
+                            {ops::narrow(h0, 1, 0, 1), ops::narrow(c0, 1, 0, 1)});
+    for (std::size_t k = 0; k < 4; ++k)
+        for (std::size_t j = 0; j < 4; ++j)
+            CHECK(alone.h_n.at({k, 0, j}) == doctest::Approx(a.h_n.at({k, 0, j})).epsilon(1e-12));
+}
+
+TEST_CASE("nn::LSTM rejects wrong input ranks and shapes with the expected shapes") {
+    nn::LSTM<float> lstm(nn::LSTMOptions(3, 4).num_layers(2));
+    nn::LSTM<float> bf(nn::LSTMOptions(3, 4).batch_first(true));
+    auto x = Tensor<float>::zeros({5, 2, 3});
+    CHECK_THROWS_WITH_AS(lstm.forward(Tensor<float>::zeros({5, 2, 3, 1})),
+                         doctest::Contains("expected input of shape [T,B,input_size] (or "
+                                           "[T,input_size] unbatched) with input_size = 3, got "
+                                           "[5,2,3,1]"),
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(lstm.forward(Tensor<float>::zeros({5, 2, 4})),
+                         doctest::Contains("with input_size = 3, got [5,2,4]"), ShapeError);
+    CHECK_THROWS_WITH_AS(bf.forward(Tensor<float>::zeros({2, 5, 7})),
+                         doctest::Contains("expected input of shape [B,T,input_size]"), ShapeError);
+    CHECK_THROWS_WITH_AS(
+        lstm.forward(x, {}, {Tensor<float>::zeros({1, 2, 4}), Tensor<float>::zeros({1, 2, 4})}),
+        doctest::Contains("expected h0 of shape [2,2,4]"), ShapeError);
+    CHECK_THROWS_WITH_AS(
+        lstm.forward(x, {}, {Tensor<float>::zeros({2, 2, 4}), Tensor<float>::zeros({2, 3, 4})}),
+        doctest::Contains("expected c0 of shape [2,2,4]"), ShapeError);
+    CHECK_THROWS_WITH_AS(lstm.forward(x, {}, {Tensor<float>::zeros({2, 2, 4}), Tensor<float>()}),
+                         doctest::Contains("pass both h0 and c0 or neither"), ValueError);
+    CHECK_THROWS_WITH_AS(lstm.forward(x, {5, 6}), doctest::Contains("lengths[1] = 6"), ValueError);
+    CHECK_THROWS_WITH_AS(lstm.forward(x, {5, 0}), doctest::Contains("lengths[1] = 0"), ValueError);
+    CHECK_THROWS_WITH_AS(lstm.forward(x, {5, 5, 5}),
+                         doctest::Contains("got 3 lengths for a batch of 2 sequences"), ShapeError);
+    CHECK_THROWS_WITH_AS(nn::LSTM<float>(nn::LSTMOptions(3, 0)),
+                         doctest::Contains("hidden_size must be positive"), ValueError);
+    CHECK_THROWS_WITH_AS(nn::LSTM<float>(nn::LSTMOptions(3, 4).num_layers(0)),
+                         doctest::Contains("num_layers must be at least 1"), ValueError);
+}
+
+TEST_CASE("nn::LSTMCell: one step of the LSTM, stepping it by hand reproduces nn::LSTM") {
+    Generator init(31);
+    nn::LSTMCell<double> cell(nn::LSTMCellOptions(3, 4), init);
+    const auto names = cell.named_parameters();
+    REQUIRE(names.size() == 4);
+    CHECK(names[0].first == "weight_ih");
+    CHECK(names[1].first == "weight_hh");
+    CHECK(names[2].first == "bias_ih");
+    CHECK(names[3].first == "bias_hh");
+    CHECK(to_string(cell.weight_ih.shape()) == "[16,3]");
+
+    nn::LSTM<double> lstm(nn::LSTMOptions(3, 4));
+    lstm.load_state_dict({{"weight_ih_l0", cell.weight_ih.detach()},
+                          {"weight_hh_l0", cell.weight_hh.detach()},
+                          {"bias_ih_l0", cell.bias_ih.detach()},
+                          {"bias_hh_l0", cell.bias_hh.detach()}});
+    Generator data(32);
+    auto x = Tensor<double>::uniform({5, 2, 3}, -1, 1, data);
+    auto h = Tensor<double>::uniform({2, 4}, -1, 1, data);
+    auto c = Tensor<double>::uniform({2, 4}, -1, 1, data);
+    auto full = lstm.forward(x, {}, {ops::unsqueeze(h, 0), ops::unsqueeze(c, 0)});
+    nn::LSTMState<double> st{h, c};
+    for (std::size_t t = 0; t < 5; ++t) {
+        st = cell.forward(ops::squeeze(ops::narrow(x, 0, t, 1), 0), st);
+        for (std::size_t b = 0; b < 2; ++b)
+            for (std::size_t j = 0; j < 4; ++j)
+                CHECK(st.h.at({b, j}) == doctest::Approx(full.output.at({t, b, j})).epsilon(1e-13));
+    }
+    CHECK(max_rel_diff(st.c, ops::squeeze(full.c_n, 0)) < 1e-13);
+
+    // Unbatched input and zero initial state.
+    auto row = ops::reshape(ops::narrow(ops::narrow(x, 0, 0, 1), 1, 0, 1), {1, 3});
+    auto [h1, c1] = cell.forward(ops::reshape(row, {3}));
+    auto [h1b, c1b] = cell.forward(row);
+    CHECK(to_string(h1.shape()) == "[4]");
+    CHECK(h1.to_vector() == h1b.to_vector());
+    CHECK(c1.to_vector() == c1b.to_vector());
+
+    // Differentiable in input, state and parameters.
+    auto f = [&](const TensorList<double>& in) {
+        auto out = cell.forward(in[0], {in[1], in[2]});
+        return ops::concat(TensorList<double>{flat(out.h), flat(out.c)}, 0);
+    };
+    const auto res = autograd::gradcheck<double, cpu>(
+        f, {ops::squeeze(ops::narrow(x, 0, 0, 1), 0).clone(), h.clone(), c.clone()});
+    INFO(res.report);
+    CHECK(res.ok);
+    CHECK(cell.weight_hh.grad().defined());
+
+    CHECK_THROWS_WITH_AS(cell.forward(Tensor<double>::zeros({2, 5})),
+                         doctest::Contains("expected input of shape [batch,3] or [3], got [2,5]"),
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(
+        cell.forward(Tensor<double>::zeros({2, 3}),
+                     {Tensor<double>::zeros({3, 4}), Tensor<double>::zeros({3, 4})}),
+        doctest::Contains("expected h of shape [2,4], got [3,4]"), ShapeError);
+    nn::LSTMCell<float> nobias(nn::LSTMCellOptions(3, 4).bias(false));
+    CHECK(nobias.named_parameters().size() == 2);
+}

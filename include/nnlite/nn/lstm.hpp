@@ -244,6 +244,8 @@ class LSTM : public Module<T, B> {
     /// Generator for the inter-layer dropout masks (default: the process-wide one). The
     /// generator must outlive the module.
     void set_dropout_generator(Generator& gen) { dropout_gen_ = &gen; }
+    /// The generator the dropout masks come from (its seed and offset resume a run).
+    Generator& dropout_generator() const { return *dropout_gen_; }
 
   private:
     std::size_t index(std::size_t layer, bool reverse) const {
