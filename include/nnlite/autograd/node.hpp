@@ -48,6 +48,27 @@ struct Node {
 
     Node(std::string name, backward_fn fn) : name_(std::move(name)), fn_(std::move(fn)) {}
 
+    /// Destroying the last handle to a deep graph would destroy each producer from inside
+    /// its consumer's destructor, one stack frame per op: a chain of a million ops (a long
+    /// unrolled loop that is never backpropagated) overflowed the stack. Producers owned
+    /// only by this graph are instead detached into a local list and destroyed one by one.
+    ~Node() {
+        std::vector<std::shared_ptr<Node>> pending;
+        auto take_sole_producers = [&pending](std::vector<Edge<T, B>>& edges) {
+            for (auto& e : edges)
+                if (e.fn && e.fn.use_count() == 1) pending.push_back(std::move(e.fn));
+            edges.clear();
+        };
+        take_sole_producers(next_edges);
+        while (!pending.empty()) {
+            std::shared_ptr<Node> n = std::move(pending.back());
+            pending.pop_back();
+            take_sole_producers(n->next_edges);
+        }  // n dies here with no edges left, so its destructor does not recurse
+    }
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
     const std::string& name() const { return name_; }
     bool released() const { return !fn_; }
 
