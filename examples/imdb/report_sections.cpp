@@ -304,7 +304,7 @@ std::string probability_histogram_chart(const Evaluation& e) {
     for (const auto& b : e.probability_hist) peak = std::max({peak, b.negatives, b.positives});
     Frame f;
     f.x = unit_range();
-    f.y = nice_range(0, static_cast<double>(peak));
+    f.y = count_range(static_cast<double>(peak));
     std::string s = open(f, "Predicted probability by true class");
     s += axes(
         f, f.x.ticks(), compact, "predicted probability of positive",
@@ -331,7 +331,7 @@ std::string confidence_chart(const Evaluation& e) {
     for (const auto& b : e.confidence_hist) peak = std::max(peak, b.count);
     Frame f;
     f.x = AxisRange{0.5, 1.0, 0.1};
-    f.y = nice_range(0, static_cast<double>(peak));
+    f.y = count_range(static_cast<double>(peak));
     std::string s = open(f, "Confidence histogram");
     s += axes(
         f, f.x.ticks(), compact, "confidence: max(p, 1 − p)",
@@ -497,7 +497,8 @@ std::string token_table(const std::string& title, const std::vector<TokenCount>&
     if (tokens.empty()) return s + absent("Not recorded.") + "</div>";
     std::size_t peak = 1;
     for (const auto& t : tokens) peak = std::max(peak, t.count);
-    s += "<table class=\"tokens\"><tr><th>#</th><th class=\"token\">token</th><th>count</th><th></th></tr>";
+    s += "<table class=\"tokens\"><tr><th>#</th><th "
+         "class=\"token\">token</th><th>count</th><th></th></tr>";
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         const double share = static_cast<double>(tokens[i].count) / static_cast<double>(peak);
         s += "<tr><td>" + std::to_string(i + 1) + "</td><td class=\"token\">" +
@@ -557,11 +558,17 @@ std::string section_mistakes(const ReportData& d, const Evaluation& e) {
     const auto m = most_confident_mistakes(d.test_labels, d.test_probabilities, 10, d.threshold);
     if (d.test_texts.empty()) s += absent("Review texts were not given; only scores are shown.");
     const auto& cm = e.report.confusion;
-    s += "<h3>False positives: negative reviews called positive (" + thousands(cm.fp) +
-         " in all, top " + std::to_string(m.false_positives.size()) + ")</h3>";
+    // "(1,542 in all, the 10 most confident shown)" or "(3 in all)".
+    auto how_many = [](std::size_t total, std::size_t shown) {
+        std::string h = " (" + thousands(total) + " in all";
+        if (shown < total) h += ", the " + std::to_string(shown) + " most confident shown";
+        return h + ")";
+    };
+    s += "<h3>False positives: negative reviews called positive" +
+         how_many(cm.fp, m.false_positives.size()) + "</h3>";
     s += m.false_positives.empty() ? absent("None.") : review_list(d, m.false_positives, "fp");
-    s += "<h3>False negatives: positive reviews called negative (" + thousands(cm.fn) +
-         " in all, top " + std::to_string(m.false_negatives.size()) + ")</h3>";
+    s += "<h3>False negatives: positive reviews called negative" +
+         how_many(cm.fn, m.false_negatives.size()) + "</h3>";
     s += m.false_negatives.empty() ? absent("None.") : review_list(d, m.false_negatives, "fn");
     return s + "</section>";
 }

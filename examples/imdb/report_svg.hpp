@@ -97,6 +97,16 @@ inline AxisRange unit_range() {
     return AxisRange{0.0, 1.0, 0.2};
 }
 
+// A range from 0 for counts: ticks are whole numbers even when the largest count is 1.
+inline AxisRange count_range(double peak) {
+    AxisRange a = nice_range(0, std::max(peak, 1.0));
+    if (a.step < 1) {
+        a.step = 1;
+        a.hi = std::ceil(a.hi);
+    }
+    return a;
+}
+
 /// A plot area inside an SVG of width x height pixels, with margins for the axes.
 struct Frame {
     double width = 540, height = 320;

@@ -141,6 +141,7 @@ TEST_CASE("data is escaped: a review cannot inject markup") {
     // The false positive is listed with its probability and true label.
     CHECK(contains(html, "<b>P(positive) = 0.9200</b> · true label: negative · test review #7"));
     CHECK(contains(html, "<b>P(positive) = 0.4500</b> · true label: positive · test review #8"));
+    CHECK(contains(html, "negative reviews called positive (1 in all)</h3>"));
     // The 4,000-character review is cut to about 600 characters with a marker.
     CHECK_FALSE(contains(html, "THE-END-MARKER"));
     const auto start = html.find("test review #8</div><p>");
@@ -312,6 +313,7 @@ TEST_CASE("a full-size report: 25,000 reviews, 10 epochs, realistic statistics")
     CHECK(html.size() < 400 * 1024);  // thinned ROC curve: the page stays small
     CHECK(count_of(html, "class=\"review fp\"") == 10);
     CHECK(count_of(html, "class=\"review fn\"") == 10);
+    CHECK(contains(html, "the 10 most confident shown"));
     CHECK(contains(html, "&lt;br /&gt;"));
     CHECK_FALSE(contains(html, "http"));
     if (const char* keep = std::getenv("NNLITE_REPORT_SAMPLE")) {
