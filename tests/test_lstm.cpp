@@ -495,6 +495,13 @@ TEST_CASE("nn::LSTM: batch_first and unbatched inputs agree with the time-major 
     CHECK(ops::transpose(b.output, 0, 1).to_vector() == a.output.to_vector());
     CHECK(b.h_n.to_vector() == a.h_n.to_vector());
     CHECK(b.c_n.to_vector() == a.c_n.to_vector());
+    // Lengths as an integer tensor give the same result as the vector.
+    auto from_tensor = tm.forward(x, Tensor<std::int32_t>::from({2, 6, 4}), {h0, c0});
+    CHECK(from_tensor.output.to_vector() == a.output.to_vector());
+    CHECK(from_tensor.h_n.to_vector() == a.h_n.to_vector());
+    CHECK_THROWS_WITH_AS(tm.forward(x, Tensor<std::int64_t>::zeros({3, 1})),
+                         doctest::Contains("expected lengths of shape [batch], got [3,1]"),
+                         ShapeError);
 
     // One unbatched sequence [T, in] equals a batch of one.
     auto seq = ops::narrow(x, 1, 1, 1);

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "nnlite/core/error.hpp"
@@ -222,6 +223,17 @@ class LSTM : public Module<T, B> {
             out.c_n = ops::squeeze(out.c_n, 1);
         }
         return out;
+    }
+
+    /// Same, with the lengths in a 1-D integer tensor of B values (e.g. from a padding or
+    /// bucketing helper).
+    template <class I, class = std::enable_if_t<std::is_integral_v<I>>>
+    LSTMOutput<T, B> forward(const tensor_type& input, const Tensor<I, B>& lengths,
+                             const LSTMState<T, B>& state = {}) {
+        check<ShapeError>(lengths.dim() == 1, "LSTM: expected lengths of shape [batch], got ",
+                          to_string(lengths.shape()));
+        const auto v = lengths.to_vector();
+        return forward(input, std::vector<std::int64_t>(v.begin(), v.end()), state);
     }
 
     const LSTMOptions& options() const { return options_; }
