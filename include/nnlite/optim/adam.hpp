@@ -140,8 +140,9 @@ class AdamBase : public Optimizer<T, B> {
             T* pd = p.data();
             const T* gd = g.data();
             const std::size_t n = p.numel();
+            if (c.decoupled && c.weight_decay != 0.0)
+                for (std::size_t j = 0; j < n; ++j) pd[j] = pd[j] * decay_factor;
             for (std::size_t j = 0; j < n; ++j) {
-                if (c.decoupled && c.weight_decay != 0.0) pd[j] = pd[j] * decay_factor;
                 T gj = c.maximize ? -gd[j] : gd[j];
                 if (l2 != T(0)) gj = gj + l2 * pd[j];
                 m[j] = m[j] * beta1 + one_minus_beta1 * gj;
