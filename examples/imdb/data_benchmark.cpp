@@ -98,6 +98,12 @@ int main(int argc, char** argv) {
         std::printf("tokens per review: mean %.1f, median %zu, p90 %zu, p99 %zu, max %zu\n",
                     static_cast<double>(total) / static_cast<double>(lengths.size()), pct(0.5),
                     pct(0.9), pct(0.99), lengths.back());
+        for (std::size_t limit : {128, 256, 512}) {
+            const auto kept =
+                std::upper_bound(lengths.begin(), lengths.end(), limit) - lengths.begin();
+            std::printf("reviews with at most %zu tokens: %.1f%%\n", limit,
+                        100.0 * static_cast<double>(kept) / static_cast<double>(lengths.size()));
+        }
         std::printf("total (load + count + vocabulary + encode): %.2f s\n",
                     t_load + t_count + t_vocab + t_encode);
     } catch (const nnlite::Error& e) {
