@@ -609,3 +609,25 @@ TEST_CASE("nn::LSTMCell: one step of the LSTM, stepping it by hand reproduces nn
     nn::LSTMCell<float> nobias(nn::LSTMCellOptions(3, 4).bias(false));
     CHECK(nobias.named_parameters().size() == 2);
 }
+
+TEST_CASE("lstm_layer node: retain_graph allows a second backward, otherwise it is an error") {
+    auto in = random_layer_inputs<double>(4, 3, 2, 3, 41, true, true);
+    for (auto& t : in) t.requires_grad_();
+    auto r = ops::lstm_layer(in[0], {4, 1, 3}, in[1], in[2], in[3], in[4], in[5], in[6], true);
+    CHECK(r.output.grad_fn() == r.h_n.grad_fn());  // one node, three outputs
+    CHECK(r.output.grad_fn()->name() == "LSTMLayerBackward");
+    auto loss = ops::sum(r.output) + ops::sum(r.c_n);
+    loss.backward(Tensor<double>(), true);
+    const auto once = in[4].grad().to_vector();
+    loss.backward();
+    const auto twice = in[4].grad().to_vector();
+    for (std::size_t i = 0; i < once.size(); ++i)
+        CHECK(twice[i] == doctest::Approx(2 * once[i]).epsilon(1e-14));
+    CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("second time"), AutogradError);
+
+    // Under NoGradGuard nothing is recorded even though the inputs require grad.
+    NoGradGuard no_grad;
+    auto q = ops::lstm_layer(in[0], {}, in[1], in[2], in[3], in[4], in[5], in[6], false);
+    CHECK(!q.output.requires_grad());
+    CHECK(!q.h_n.requires_grad());
+}
