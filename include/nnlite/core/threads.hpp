@@ -30,6 +30,10 @@ inline int& thread_count_slot() {
     }();
     return n;
 }
+
+// Applies NNLITE_NUM_THREADS to OpenBLAS when the program starts, before any GEMM: left
+// alone, OpenBLAS starts one spinning thread per core whatever the setting says.
+inline const int thread_count_at_startup = thread_count_slot();
 }  // namespace detail
 
 inline int num_threads() {

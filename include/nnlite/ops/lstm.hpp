@@ -255,10 +255,6 @@ LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::i
          detail::defined_requires_grad(w_hh) || detail::defined_requires_grad(b_ih) ||
          detail::defined_requires_grad(b_hh));
 
-    // Reading the thread count applies NNLITE_NUM_THREADS to OpenBLAS before our first
-    // GEMM (otherwise OpenBLAS would start one thread per core on its own).
-    (void)num_threads();
-
     auto sv = std::make_shared<detail::LSTMLayerSaved<T, B>>();
     sv->sched = detail::make_lstm_schedule(lengths, Tn, Bn, reverse);
     const auto& sc = sv->sched;

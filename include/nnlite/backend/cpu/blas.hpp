@@ -6,6 +6,8 @@
 
 #include <cstddef>
 
+#include "nnlite/core/threads.hpp"  // applies NNLITE_NUM_THREADS to OpenBLAS at start-up
+
 namespace nnlite::blas {
 
 /// C[M,N] = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X^T when trans_x.
