@@ -185,7 +185,9 @@ std::string list_some(const std::vector<std::string>& names) {
 
 // ---- detection ------------------------------------------------------------------------
 
-Format detect_format(const std::string& path) {
+namespace {
+
+Format detect_format_impl(const std::string& path) {
     check_exists(path);
     if (fs::is_directory(path)) return Format::directory;
     std::ifstream in(path, std::ios::binary);
@@ -198,10 +200,8 @@ Format detect_format(const std::string& path) {
                std::string_view(head).substr(0, magic.size()) == magic;
     };
     if (starts("\x1f\x8b") || starts("BZh") ||
-        starts(std::string_view("\xFD"
-                                "7zXZ\0",
-                                6)) ||
-        starts("PK\x03\x04") || (head.size() >= 262 && head.compare(257, 5, "ustar") == 0))
+        starts(std::string_view("\xFD\x37\x7A\x58\x5A\x00", 6)) || starts("PK\x03\x04") ||
+        (head.size() >= 262 && head.compare(257, 5, "ustar") == 0))
         return Format::archive;
     std::string first_line = head.substr(0, head.find('\n'));
     if (first_line.compare(0, 3, "\xEF\xBB\xBF") == 0) first_line.erase(0, 3);
@@ -223,6 +223,24 @@ Format detect_format(const std::string& path) {
                       "archive of it, or a CSV with a review,sentiment header");
 }
 
+/// std::filesystem reports OS failures (a folder that cannot be listed...) as
+/// std::filesystem::filesystem_error; callers expect nnlite errors naming the path.
+template <class F>
+auto translate_filesystem_errors(F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const fs::filesystem_error& e) {
+        throw IoError(e.path1().empty() ? std::string(e.what())
+                                        : e.path1().string() + ": " + e.code().message());
+    }
+}
+
+}  // namespace
+
+Format detect_format(const std::string& path) {
+    return translate_filesystem_errors([&] { return detect_format_impl(path); });
+}
+
 Dataset load(const std::string& path, const LoadOptions& options) {
     switch (detect_format(path)) {
         case Format::directory:
@@ -237,7 +255,9 @@ Dataset load(const std::string& path, const LoadOptions& options) {
 
 // ---- directory ------------------------------------------------------------------------
 
-Dataset load_directory(const std::string& path, const LoadOptions& options) {
+namespace {
+
+Dataset load_directory_impl(const std::string& path, const LoadOptions& options) {
     check_exists(path);
     check<FormatError>(fs::is_directory(path), path, ": not a directory");
     fs::path root = path;
@@ -298,6 +318,12 @@ Dataset load_directory(const std::string& path, const LoadOptions& options) {
     sort_canonical(data.test);
     add_policy_notes(data);
     return data;
+}
+
+}  // namespace
+
+Dataset load_directory(const std::string& path, const LoadOptions& options) {
+    return translate_filesystem_errors([&] { return load_directory_impl(path, options); });
 }
 
 // ---- archive --------------------------------------------------------------------------

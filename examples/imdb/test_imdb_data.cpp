@@ -45,10 +45,17 @@ void write_tree(const fs::path& root, const Files& files) {
 
 /// Writes `files` as a tar archive, gzip-compressed unless `gzip` is false, with
 /// libarchive's writer (what GNU tar and Python's tarfile read too).
-void write_tar(const fs::path& path, const Files& files, bool gzip = true) {
+enum class Container { tar, tar_gz, tar_bz2, tar_xz, zip };
+
+void write_archive(const fs::path& path, const Files& files, Container c) {
     archive* a = archive_write_new();
-    if (gzip) archive_write_add_filter_gzip(a);
-    archive_write_set_format_pax_restricted(a);
+    if (c == Container::tar_gz) archive_write_add_filter_gzip(a);
+    if (c == Container::tar_bz2) archive_write_add_filter_bzip2(a);
+    if (c == Container::tar_xz) archive_write_add_filter_xz(a);
+    if (c == Container::zip)
+        archive_write_set_format_zip(a);
+    else
+        archive_write_set_format_pax_restricted(a);
     REQUIRE(archive_write_open_filename(a, path.c_str()) == ARCHIVE_OK);
     for (const auto& [name, content] : files) {
         archive_entry* e = archive_entry_new();
@@ -64,6 +71,10 @@ void write_tar(const fs::path& path, const Files& files, bool gzip = true) {
     }
     archive_write_close(a);
     archive_write_free(a);
+}
+
+void write_tar(const fs::path& path, const Files& files, bool gzip = true) {
+    write_archive(path, files, gzip ? Container::tar_gz : Container::tar);
 }
 
 /// A miniature aclImdb: 3 train/neg, 2 train/pos, 1 test/neg, 2 test/pos, plus the
@@ -153,6 +164,17 @@ TEST_CASE("archive: tar.gz with a top folder, plain tar without one, same data a
         write_tar(path, mini_imdb("./"), /*gzip=*/false);
         CHECK(imdb::detect_format(path.string()) == imdb::Format::archive);
         check_mini(imdb::load(path.string()));
+    }
+    SUBCASE("tar.bz2, tar.xz and zip are read too") {
+        const std::pair<const char*, Container> kinds[] = {{"a.tar.bz2", Container::tar_bz2},
+                                                           {"a.tar.xz", Container::tar_xz},
+                                                           {"a.zip", Container::zip}};
+        for (const auto& [name, kind] : kinds) {
+            CAPTURE(name);
+            write_archive(dir / name, mini_imdb(), kind);
+            CHECK(imdb::detect_format((dir / name).string()) == imdb::Format::archive);
+            check_mini(imdb::load((dir / name).string()));
+        }
     }
     SUBCASE("the tree and the archive give identical datasets") {
         write_tree(dir / "tree", mini_imdb());
