@@ -238,6 +238,11 @@ TEST_CASE("token counting and vocabulary ordering") {
         CHECK(frequent.size() == 4);
         CHECK(frequent.id("c") == Vocabulary::unk_id);
     }
+    SUBCASE("from token streams, same as from counts") {
+        const Vocabulary from_streams =
+            Vocabulary::build(std::vector<Tokens>{{"b", "a", "c"}, {"a", "b", "a", "d"}, {"e"}});
+        CHECK(from_streams == Vocabulary::build(counts));
+    }
     SUBCASE("specials in the corpus are not duplicated") {
         TokenCounter c;
         c.add("<unk>", 100);

@@ -197,6 +197,15 @@ class Vocabulary {
         return v;
     }
 
+    /// From already tokenized documents (one token stream each).
+    static Vocabulary build(const std::vector<std::vector<std::string>>& token_streams,
+                            const VocabularyOptions& options = VocabularyOptions()) {
+        TokenCounter counts;
+        for (const auto& stream : token_streams)
+            for (const auto& token : stream) counts.add(token);
+        return build(counts, options);
+    }
+
     /// Number of ids, <pad> and <unk> included.
     std::size_t size() const { return map_.size(); }
     bool contains(std::string_view token) const { return map_.find(token) >= 0; }
