@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "nnlite/autograd/engine.hpp"
+#include "nnlite/backend/cpu/denormals.hpp"
 #include "nnlite/backend/cpu/lstm_kernels.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/tensor.hpp"
@@ -140,6 +141,7 @@ template <class T, class B>
 std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
                                               const std::vector<Tensor<T, B>>& g) {
     using K = lstm_kernels<B>;
+    const FlushDenormalsGuard flush_denormals;  // see denormals.hpp: BPTT underflows
     const auto& sc = sv.sched;
     const std::size_t H = sv.hidden, G = 4 * H, I = sv.input_size, N = sc.rows, Bn = sc.batch;
     const std::size_t* iota = sc.iota.data();
@@ -255,6 +257,7 @@ LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::i
          detail::defined_requires_grad(w_hh) || detail::defined_requires_grad(b_ih) ||
          detail::defined_requires_grad(b_hh));
 
+    const FlushDenormalsGuard flush_denormals;
     auto sv = std::make_shared<detail::LSTMLayerSaved<T, B>>();
     sv->sched = detail::make_lstm_schedule(lengths, Tn, Bn, reverse);
     const auto& sc = sv->sched;
