@@ -1,0 +1,89 @@
+// A trained classifier as the commands use it: config + vocabulary + model, loaded from a
+// run directory, with the text pipeline that turns reviews into padded id batches.
+//
+// A run directory holds:
+//   config.json        every setting needed to rebuild the model (Config::to_json)
+//   vocab.txt          the vocabulary (nnlite::text::Vocabulary::save)
+//   model.safetensors  the best-on-validation weights (PyTorch state-dict names)
+//   checkpoint.safetensors  the last completed epoch, optimizer and RNG state (resume)
+//   metrics.jsonl      one JSON line per completed epoch
+//   report.html        the evaluation report
+#pragma once
+
+#include <memory>
+#include <nnlite/text/sequence.hpp>
+#include <nnlite/text/tokenizer.hpp>
+#include <nnlite/text/vocabulary.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.hpp"
+#include "model.hpp"
+
+namespace imdb {
+
+using Encoded = std::vector<std::vector<std::int32_t>>;
+
+/// The run-directory file names.
+struct RunFiles {
+    static constexpr const char* config = "config.json";
+    static constexpr const char* vocab = "vocab.txt";
+    static constexpr const char* model = "model.safetensors";
+    static constexpr const char* checkpoint = "checkpoint.safetensors";
+    static constexpr const char* metrics = "metrics.jsonl";
+    static constexpr const char* report = "report.html";
+};
+
+/// The tokenizer every command uses (HTML stripped, lowercased, negations kept, ! and ?
+/// as tokens).
+nnlite::text::Tokenizer make_tokenizer();
+/// Truncation settings from the config; every sequence keeps at least one token.
+nnlite::text::SequenceOptions sequence_options(const Config& c);
+
+/// Token ids of each text (no truncation yet), in parallel over texts.
+Encoded encode_texts(const std::vector<std::string_view>& texts, const nnlite::text::Tokenizer& tok,
+                     const nnlite::text::Vocabulary& vocab);
+
+/// P(positive) for every encoded review, in input order. Runs in eval mode without
+/// recording gradients, in length-sorted batches so little padding is computed.
+std::vector<double> predict_probabilities(SentimentModel& model, const Encoded& encoded,
+                                          const nnlite::text::SequenceOptions& seq,
+                                          std::size_t batch_size = 128);
+
+/// Mean loss and accuracy of probabilities against labels.
+struct Scores {
+    double loss = 0;
+    double accuracy = 0;
+};
+Scores score(const std::vector<double>& probabilities, const std::vector<int>& labels);
+
+/// Writes a file atomically (temp + fsync + rename): a crash leaves the old one intact.
+void write_text_file(const std::string& path, const std::string& content);
+std::string read_text_file(const std::string& path);
+
+class Classifier {
+  public:
+    /// Loads a run directory; every missing or inconsistent file is an nnlite::Error naming
+    /// the file and what is wrong.
+    static Classifier load(const std::string& run_dir);
+
+    Config config;
+    nnlite::text::Vocabulary vocabulary;
+    nnlite::text::Tokenizer tokenizer;
+    std::unique_ptr<SentimentModel> model;
+
+    std::vector<double> predict(const std::vector<std::string_view>& texts);
+
+    /// Per-token contribution to the decision by gradient x input: for each kept token,
+    /// sum over the embedding of d(logit)/d(embedding) * embedding. Positive values push
+    /// towards "positive". Tokens are the tokenizer's, after truncation.
+    struct Explanation {
+        double probability = 0;
+        std::vector<std::string> tokens;
+        std::vector<double> contributions;
+    };
+    Explanation explain(std::string_view text);
+};
+
+}  // namespace imdb

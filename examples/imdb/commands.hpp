@@ -1,0 +1,50 @@
+// The imdb_example commands: train, evaluate, predict, serve. Each returns the process
+// exit code; errors are nnlite::Error exceptions that main() prints.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+
+namespace imdb {
+
+struct TrainArgs {
+    Config config;
+    std::string data_path;
+    std::string run_dir;
+    bool resume = false;
+};
+int run_train(const TrainArgs& args);
+
+struct EvaluateArgs {
+    std::string run_dir;
+    std::string data_path;
+    std::size_t limit_test = 0;  // 0 = all
+    std::string report_path;     // "" = RUN_DIR/report.html is left alone
+};
+int run_evaluate(const EvaluateArgs& args);
+
+struct PredictArgs {
+    std::string run_dir;
+    std::vector<std::string> texts;
+    std::string file;  // "-" = stdin
+    bool json = false;
+    bool explain = false;
+    bool color = false;
+};
+int run_predict(const PredictArgs& args);
+
+struct ServeArgs {
+    std::string run_dir;
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    int max_seconds = 0;  // stop after this long (0 = run until killed); for tests
+};
+int run_serve(const ServeArgs& args);
+
+/// Where the data is when --data is not given: $NNLITE_IMDB_DATA, then the copies a
+/// machine of ours or scripts/download_imdb.sh leave; "" when none is found.
+std::string default_data_path();
+
+}  // namespace imdb

@@ -1,0 +1,128 @@
+// imdb_example: the nnlite showcase. Trains, evaluates, predicts with and serves an LSTM
+// sentiment classifier on the IMDB movie-review dataset.
+//
+//   imdb_example train    [--preset cpu|seed|best] [--data PATH] [--out RUN_DIR] [--resume]
+//   imdb_example evaluate --model RUN_DIR [--data PATH]
+//   imdb_example predict  --model RUN_DIR "text" | --file F | --file -   [--json] [--explain]
+//   imdb_example serve    --model RUN_DIR [--port 8080]
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nnlite/core/error.hpp>
+#include <nnlite/core/threads.hpp>
+
+#include "commands.hpp"
+#include "progress.hpp"
+
+namespace imdb {
+
+std::string default_data_path() {
+    if (const char* env = std::getenv("NNLITE_IMDB_DATA"); env && *env) return env;
+    namespace fs = std::filesystem;
+    for (const char* candidate :
+         {"data/aclImdb_v1.tar.gz", "data/aclImdb", "../shared/data/imdb/aclImdb_v1_labeled.tar.gz",
+          "../../shared/data/imdb/aclImdb_v1_labeled.tar.gz"})
+        if (fs::exists(candidate)) return candidate;
+    return "";
+}
+
+}  // namespace imdb
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "nnlite IMDB sentiment showcase: an LSTM classifier you can train, evaluate, query and "
+        "serve"};
+    app.require_subcommand(1);
+    int threads = 0;
+    app.add_option("--threads", threads,
+                   "worker threads (default: $NNLITE_NUM_THREADS or all cores)");
+
+    // ---- train ----
+    imdb::TrainArgs train;
+    std::string preset = "cpu";
+    auto* t = app.add_subcommand(
+        "train",
+        "train a model; writes a run directory with model, vocabulary, metrics and report");
+    t->add_option("--preset", preset,
+                  "seed (the reference tutorial), cpu (default: fast on 2 cores) or best")
+        ->check(CLI::IsMember({"seed", "cpu", "best"}));
+    t->add_option(
+        "--data", train.data_path,
+        "aclImdb folder, aclImdb_v1.tar.gz or IMDB CSV (default: $NNLITE_IMDB_DATA or data/)");
+    t->add_option("--out", train.run_dir, "run directory (default: runs/<preset>)");
+    t->add_flag("--resume", train.resume,
+                "continue the run in --out from its last completed epoch");
+    std::size_t epochs = 0, limit_train = 0, limit_test = 0, batch = 0, max_length = 0;
+    double lr = 0;
+    std::uint64_t seed = 0;
+    t->add_option("--epochs", epochs, "override the preset's number of epochs");
+    t->add_option("--limit-train", limit_train,
+                  "use a stratified subset of N training reviews (quick runs)");
+    t->add_option("--limit-test", limit_test, "use a stratified subset of N test reviews");
+    t->add_option("--batch-size", batch, "override the batch size");
+    t->add_option("--max-length", max_length, "override the tokens kept per review");
+    t->add_option("--lr", lr, "override the learning rate");
+    t->add_option("--seed", seed, "override the random seed");
+
+    // ---- evaluate ----
+    imdb::EvaluateArgs eval;
+    auto* e = app.add_subcommand("evaluate", "evaluate a trained model on the test split");
+    e->add_option("--model", eval.run_dir, "run directory of a trained model")->required();
+    e->add_option("--data", eval.data_path, "IMDB data (default: $NNLITE_IMDB_DATA or data/)");
+    e->add_option("--limit-test", eval.limit_test, "use a stratified subset of N test reviews");
+    e->add_option("--report", eval.report_path,
+                  "where to write the HTML report (default: RUN_DIR/evaluation.html)");
+
+    // ---- predict ----
+    imdb::PredictArgs pred;
+    auto* p =
+        app.add_subcommand("predict", "classify reviews given as arguments, in a file or on stdin");
+    p->add_option("--model", pred.run_dir, "run directory of a trained model")->required();
+    p->add_option("texts", pred.texts, "review texts");
+    p->add_option("--file", pred.file, "one review per line; - reads stdin");
+    p->add_flag("--json", pred.json, "one JSON object per review");
+    p->add_flag("--explain", pred.explain, "show each word's contribution to the decision");
+
+    // ---- serve ----
+    imdb::ServeArgs serve;
+    auto* s = app.add_subcommand("serve", "web page and JSON API for a trained model");
+    s->add_option("--model", serve.run_dir, "run directory of a trained model")->required();
+    s->add_option("--host", serve.host, "address to listen on (default 127.0.0.1)");
+    s->add_option("--port", serve.port, "port (default 8080)")->check(CLI::Range(1, 65535));
+    s->add_option("--max-seconds", serve.max_seconds, "stop after this many seconds (tests)");
+
+    CLI11_PARSE(app, argc, argv);
+    try {
+        if (threads > 0) nnlite::set_num_threads(threads);
+        if (*t) {
+            train.config = imdb::Config::preset_named(preset);
+            if (epochs) train.config.epochs = epochs;
+            if (limit_train) train.config.limit_train = limit_train;
+            if (limit_test) train.config.limit_test = limit_test;
+            if (batch) train.config.batch_size = batch;
+            if (max_length) train.config.max_length = max_length;
+            if (lr > 0) train.config.lr = lr;
+            if (t->count("--seed")) train.config.seed = seed;
+            train.config.validate();
+            if (train.data_path.empty()) train.data_path = imdb::default_data_path();
+            if (train.run_dir.empty()) train.run_dir = "runs/" + preset;
+            return imdb::run_train(train);
+        }
+        if (*e) {
+            if (eval.data_path.empty()) eval.data_path = imdb::default_data_path();
+            return imdb::run_evaluate(eval);
+        }
+        if (*p) {
+            pred.color = !pred.json && imdb::stdout_is_tty();
+            return imdb::run_predict(pred);
+        }
+        return imdb::run_serve(serve);
+    } catch (const nnlite::Error& err) {
+        std::fprintf(stderr, "error: %s\n", err.what());
+        return 1;
+    } catch (const std::exception& err) {
+        std::fprintf(stderr, "error: %s\n", err.what());
+        return 1;
+    }
+}

@@ -1,0 +1,41 @@
+// The data side of training and evaluation: read IMDB, take the requested subsets, carve
+// validation from TRAIN, build (or reload) the vocabulary from TRAIN only, encode every
+// split, and gather the statistics the report shows.
+#pragma once
+
+#include <nnlite/text/vocabulary.hpp>
+#include <string>
+#include <vector>
+
+#include "classifier.hpp"
+#include "config.hpp"
+#include "report.hpp"
+
+namespace imdb {
+
+struct TrainingData {
+    nnlite::text::Vocabulary vocabulary;
+    Encoded train_ids, val_ids, test_ids;
+    std::vector<int> train_labels, val_labels, test_labels;
+    std::vector<std::string> test_texts;
+    DatasetStats stats;
+    std::string summary;
+    double seconds = 0;  // loading + tokenizing
+};
+
+/// With `reuse_vocabulary` the vocabulary is read from RUN_DIR/vocab.txt (resume);
+/// otherwise it is built from TRAIN and written there.
+TrainingData prepare_training_data(const Config& cfg, const std::string& data_path,
+                                   const std::string& run_dir, bool reuse_vocabulary);
+
+/// Only the TEST split (evaluate), encoded with a given vocabulary.
+TrainingData prepare_test_data(const Config& cfg, const std::string& data_path,
+                               const nnlite::text::Vocabulary& vocabulary, std::size_t limit_test);
+
+/// The report's inputs from a finished run.
+ReportData make_report_data(const Config& cfg, const TrainingData& data,
+                            const std::vector<EpochRecord>& history,
+                            const std::vector<double>& test_probabilities,
+                            const std::string& run_dir);
+
+}  // namespace imdb
