@@ -24,6 +24,7 @@
 
 #include "nnlite/backend/cpu/kernels.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
+#include "nnlite/backend/cpu/vec_math.hpp"
 
 namespace nnlite {
 
@@ -45,19 +46,17 @@ struct lstm_kernels<cpu> {
             const T* cp = c_prev + r * H;
             T* co = c_out + r * H;
             T* ho = h_out + r * H;
-            for (std::size_t j = 0; j < H; ++j) {
-                const T i = detail::sigmoid_scalar(a[j]);
-                const T f = detail::sigmoid_scalar(a[H + j]);
-                const T g = std::tanh(a[2 * H + j]);
-                const T o = detail::sigmoid_scalar(a[3 * H + j]);
-                const T c = f * cp[j] + i * g;
-                a[j] = i;
-                a[H + j] = f;
-                a[2 * H + j] = g;
-                a[3 * H + j] = o;
-                co[j] = c;
-                ho[j] = o * std::tanh(c);
-            }
+            // Contiguous passes (i and f together, g, o) so each one vectorises.
+            vec::sigmoid(a, a, 2 * H);
+            vec::tanh(a + 2 * H, a + 2 * H, H);
+            vec::sigmoid(a + 3 * H, a + 3 * H, H);
+            const T* i = a;
+            const T* f = a + H;
+            const T* g = a + 2 * H;
+            const T* o = a + 3 * H;
+            for (std::size_t j = 0; j < H; ++j) co[j] = f[j] * cp[j] + i[j] * g[j];
+            vec::tanh(ho, co, H);
+            for (std::size_t j = 0; j < H; ++j) ho[j] *= o[j];
         }
     }
 
@@ -73,23 +72,35 @@ struct lstm_kernels<cpu> {
         const std::size_t H = hidden;
         for (std::size_t r = 0; r < rows; ++r) {
             const T* a = gates + r * 4 * H;
-            const T* cr = c + r * H;
             const T* cpr = c_prev + r * H;
             const T* dhr = dh + r * H;
             const T* dyr = dy ? dy + r * H : nullptr;
             T* dcr = dc + r * H;
             T* da = dgates + r * 4 * H;
-            for (std::size_t j = 0; j < H; ++j) {
-                const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-                const T tc = std::tanh(cr[j]);
-                const T dh_tot = dyr ? dhr[j] + dyr[j] : dhr[j];
-                const T dc_tot = dcr[j] + dh_tot * o * (T(1) - tc * tc);
-                da[j] = dc_tot * g * i * (T(1) - i);
-                da[H + j] = dc_tot * cpr[j] * f * (T(1) - f);
-                da[2 * H + j] = dc_tot * i * (T(1) - g * g);
-                da[3 * H + j] = dh_tot * tc * o * (T(1) - o);
-                dcr[j] = dc_tot * f;
-            }
+            T* tanh_c = da + 3 * H;  // tanh(c') parked in the o slot, overwritten below
+            vec::tanh(tanh_c, c + r * H, H);
+            if (dyr)
+                gates_backward_row<true>(a, cpr, dhr, dyr, dcr, da, H);
+            else
+                gates_backward_row<false>(a, cpr, dhr, dyr, dcr, da, H);
+        }
+    }
+
+    /// One row of gates_backward, with tanh(c') already in da[3H, 4H); the output
+    /// gradient's presence is a template flag so the loop has no branch and vectorises.
+    template <bool HasDy, class T>
+    static void gates_backward_row(const T* a, const T* cpr, const T* dhr, const T* dyr, T* dcr,
+                                   T* da, std::size_t H) {
+        for (std::size_t j = 0; j < H; ++j) {
+            const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+            const T tc = da[3 * H + j];
+            const T dh_tot = HasDy ? dhr[j] + dyr[j] : dhr[j];
+            const T dc_tot = dcr[j] + dh_tot * o * (T(1) - tc * tc);
+            da[j] = dc_tot * g * i * (T(1) - i);
+            da[H + j] = dc_tot * cpr[j] * f * (T(1) - f);
+            da[2 * H + j] = dc_tot * i * (T(1) - g * g);
+            da[3 * H + j] = dh_tot * tc * o * (T(1) - o);
+            dcr[j] = dc_tot * f;
         }
     }
 
