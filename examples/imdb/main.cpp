@@ -21,7 +21,7 @@ std::string default_data_path() {
     if (const char* env = std::getenv("NNLITE_IMDB_DATA"); env && *env) return env;
     namespace fs = std::filesystem;
     for (const char* candidate :
-         {"data/aclImdb_v1.tar.gz", "data/aclImdb", "../shared/data/imdb/aclImdb_v1_labeled.tar.gz",
+         {"data/imdb/aclImdb_v1.tar.gz", "data/imdb/aclImdb", "../shared/data/imdb/aclImdb_v1_labeled.tar.gz",
           "../../shared/data/imdb/aclImdb_v1_labeled.tar.gz"})
         if (fs::exists(candidate)) return candidate;
     return "";
