@@ -5,7 +5,8 @@
 #   3. install the release build into a temporary prefix; build and run tests/consumer
 #      against it (find_package(nnlite) + nnlite::nnlite, as a user would), then again
 #      with nnlite vendored through add_subdirectory()
-#   4. asan preset (ASan + UBSan, -O1): configure, build the same targets, ctest
+#   4. asan preset (ASan + UBSan, -O1): configure, build the same suites and examples
+#      (not the compile-only header check, done in 2), ctest
 # Stops at the first failure with a non-zero exit. The last thing printed is the asan
 # ctest run's own summary.
 #
