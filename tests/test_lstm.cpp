@@ -631,3 +631,86 @@ TEST_CASE("lstm_layer node: retain_graph allows a second backward, otherwise it 
     CHECK(!q.output.requires_grad());
     CHECK(!q.h_n.requires_grad());
 }
+
+TEST_CASE("lstm_bidirectional_layer equals two lstm_layer calls, on one thread and on two") {
+    // The concurrent path (each direction on its own thread with single-threaded BLAS) must
+    // give exactly what the two directions give one after the other: odd sizes, length-1
+    // sequences, unequal lengths, initial states, float and double.
+    struct Case {
+        std::size_t T, B, I, H;
+        std::vector<std::int64_t> lengths;
+    };
+    const std::vector<Case> cases = {
+        {7, 5, 3, 5, {7, 1, 4, 7, 2}},    {1, 3, 5, 3, {}},
+        {6, 4, 1, 1, {1, 1, 1, 1}},       {9, 2, 6, 13, {}},
+        {5, 6, 7, 3, {3, 5, 5, 1, 2, 4}},
+    };
+    const int saved_threads = num_threads();
+    std::uint64_t seed = 500;
+    for (int threads : {1, 2})
+        for (const auto& c : cases)
+            for (bool state : {false, true}) {
+                set_num_threads(threads);
+                CAPTURE(threads);
+                CAPTURE(c.T);
+                CAPTURE(c.H);
+                CAPTURE(state);
+                auto f = random_layer_inputs<double>(c.T, c.B, c.I, c.H, ++seed, state, true);
+                auto r = random_layer_inputs<double>(c.T, c.B, c.I, c.H, ++seed, state, true);
+                r[0] = f[0];              // one input for both directions
+                TensorList<double> a, b;  // a: bidirectional op, b: two lstm_layer calls
+                for (auto* src : {&f, &r})
+                    for (std::size_t k = 0; k < src->size(); ++k) {
+                        const auto& t = (*src)[k];
+                        const bool shared_x = k == 0 && src == &r;
+                        a.push_back(shared_x ? a[0] : t.defined() ? t.clone().requires_grad_() : t);
+                        b.push_back(shared_x ? b[0] : t.defined() ? t.clone().requires_grad_() : t);
+                    }
+                auto params = [](const TensorList<double>& v, std::size_t o) {
+                    return ops::LSTMDirectionParams<double>{v[o + 3], v[o + 4], v[o + 5],
+                                                            v[o + 6], v[o + 1], v[o + 2]};
+                };
+                auto both =
+                    ops::lstm_bidirectional_layer(a[0], c.lengths, params(a, 0), params(a, 7));
+                auto fwd = ops::lstm_layer(b[0], c.lengths, b[1], b[2], b[3], b[4], b[5], b[6]);
+                auto rev =
+                    ops::lstm_layer(b[0], c.lengths, b[8], b[9], b[10], b[11], b[12], b[13], true);
+                CHECK(both.first.output.grad_fn() == both.second.h_n.grad_fn());  // one node
+                for (auto [x, y] : {std::pair{both.first.output, fwd.output},
+                                    {both.first.h_n, fwd.h_n},
+                                    {both.first.c_n, fwd.c_n},
+                                    {both.second.output, rev.output},
+                                    {both.second.h_n, rev.h_n},
+                                    {both.second.c_n, rev.c_n}})
+                    CHECK(max_rel_diff(x, y) == 0.0);
+                Generator gen(seed);
+                auto w = Tensor<double>::uniform(fwd.output.shape(), -1, 1, gen);
+                auto wh = Tensor<double>::uniform(fwd.h_n.shape(), -1, 1, gen);
+                auto loss = [&](const ops::LSTMLayerOutput<double>& p,
+                                const ops::LSTMLayerOutput<double>& q) {
+                    return ops::sum(p.output * w) + ops::sum(q.output * w * 0.5) +
+                           ops::sum(p.h_n * wh) + ops::sum(q.c_n * wh);
+                };
+                loss(both.first, both.second).backward();
+                loss(fwd, rev).backward();
+                for (std::size_t k = 0; k < a.size(); ++k) {
+                    if (!a[k].defined()) continue;
+                    CAPTURE(k);
+                    REQUIRE(a[k].grad().defined());
+                    CHECK(max_rel_diff(a[k].grad(), b[k].grad()) < 1e-14);
+                }
+            }
+    set_num_threads(saved_threads);
+}
+
+TEST_CASE("lstm_bidirectional_layer reports bad arguments of either direction") {
+    auto f = random_layer_inputs<float>(4, 3, 2, 5, 1, false, true);
+    auto p = ops::LSTMDirectionParams<float>{f[3], f[4], f[5], f[6], {}, {}};
+    auto bad = p;
+    bad.w_hh = Tensor<float>::zeros({20, 4});
+    CHECK_THROWS_WITH_AS(ops::lstm_bidirectional_layer(f[0], {}, p, bad),
+                         doctest::Contains("expected w_hh of shape [20,5], got [20,4]"),
+                         ShapeError);
+    CHECK_THROWS_WITH_AS(ops::lstm_bidirectional_layer(f[0], {4, 0, 2}, p, p),
+                         doctest::Contains("lengths[1] = 0 is outside [1, T]"), ValueError);
+}

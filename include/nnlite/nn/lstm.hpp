@@ -3,9 +3,10 @@
 //
 // LSTM stacks num_layers layers; with bidirectional each layer runs a forward and a
 // reverse direction and concatenates their outputs ([.., 2H]: forward first). Every
-// layer/direction is one fused ops::lstm_layer node. Dropout (probability `dropout`) is
-// applied to the input of every layer but the first, i.e. between layers and never after
-// the last one, and only in training mode.
+// layer/direction is one fused ops::lstm_layer node (a bidirectional layer is one
+// ops::lstm_bidirectional_layer node whose two directions run concurrently). Dropout (probability
+// `dropout`) is applied to the input of every layer but the first, i.e. between layers and never
+// after the last one, and only in training mode.
 //
 // Shapes (D = 2 if bidirectional else 1, L = num_layers):
 //   input   [T, B, input_size]  ([B, T, input_size] with batch_first; [T, input_size]
@@ -197,15 +198,26 @@ class LSTM : public Module<T, B> {
                 layer_in =
                     ops::dropout(layer_in, options_.dropout(), this->is_training(), *dropout_gen_);
             std::vector<tensor_type> outs;
+            ops::LSTMDirectionParams<T, B> dir[2];
             for (std::size_t d = 0; d < D; ++d) {
                 const std::size_t k = l * D + d;
-                tensor_type hk, ck;
+                dir[d] = {w_ih_[k], w_hh_[k], b_ih_[k], b_hh_[k], {}, {}};
                 if (h0.defined()) {
-                    hk = ops::reshape(ops::narrow(h0, 0, k, 1), {-1, static_cast<std::int64_t>(H)});
-                    ck = ops::reshape(ops::narrow(c0, 0, k, 1), {-1, static_cast<std::int64_t>(H)});
+                    const auto H64 = static_cast<std::int64_t>(H);
+                    dir[d].h0 = ops::reshape(ops::narrow(h0, 0, k, 1), {-1, H64});
+                    dir[d].c0 = ops::reshape(ops::narrow(c0, 0, k, 1), {-1, H64});
                 }
-                auto r = ops::lstm_layer(layer_in, lengths, hk, ck, w_ih_[k], w_hh_[k], b_ih_[k],
-                                         b_hh_[k], d == 1);
+            }
+            std::vector<ops::LSTMLayerOutput<T, B>> results;
+            if (D == 2) {  // both directions as one node, run concurrently
+                auto both = ops::lstm_bidirectional_layer(layer_in, lengths, dir[0], dir[1]);
+                results = {both.first, both.second};
+            } else {
+                const auto& p = dir[0];
+                results = {ops::lstm_layer(layer_in, lengths, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih,
+                                           p.b_hh, false)};
+            }
+            for (const auto& r : results) {
                 outs.push_back(r.output);
                 hs.push_back(r.h_n);
                 cs.push_back(r.c_n);

@@ -28,8 +28,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <numeric>
+#include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "nnlite/autograd/engine.hpp"
@@ -216,26 +220,20 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
 
 }  // namespace detail
 
-/// One LSTM layer, one direction, over a time-major batch; see the file comment.
-///   x [T, B, in]; lengths: empty (all T) or B values in [1, T];
-///   h0, c0 [B, H] or undefined (zeros); w_ih [4H, in]; w_hh [4H, H];
-///   b_ih, b_hh [4H] or undefined (no bias); reverse: run from each sequence's end.
-/// Returns {output [T, B, H], h_n [B, H], c_n [B, H]}, recorded as one autograd node
-/// ("LSTMLayerBackward") with inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh).
+namespace detail {
+
+/// Validates one direction's arguments (shapes only; lengths are checked by the schedule).
 template <class T, class B>
-LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::int64_t>& lengths,
-                                 const Tensor<T, B>& h0, const Tensor<T, B>& c0,
-                                 const Tensor<T, B>& w_ih, const Tensor<T, B>& w_hh,
-                                 const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh,
-                                 bool reverse = false) {
-    using K = lstm_kernels<B>;
+void check_lstm_layer_args(const Tensor<T, B>& x, const Tensor<T, B>& h0, const Tensor<T, B>& c0,
+                           const Tensor<T, B>& w_ih, const Tensor<T, B>& w_hh,
+                           const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh) {
     check<ShapeError>(x.dim() == 3 && x.size(0) > 0 && x.size(1) > 0,
                       "lstm_layer: expected x of shape [T,B,input_size] with T, B >= 1, got ",
                       to_string(x.shape()));
     check<ShapeError>(w_ih.dim() == 2 && w_ih.size(0) % 4 == 0 && w_ih.size(0) > 0,
                       "lstm_layer: expected w_ih of shape [4*hidden,input_size], got ",
                       to_string(w_ih.shape()));
-    const std::size_t Tn = x.size(0), Bn = x.size(1), I = x.size(2);
+    const std::size_t Bn = x.size(1), I = x.size(2);
     const std::size_t H = w_ih.size(0) / 4, G = 4 * H;
     check<ShapeError>(w_ih.size(1) == I, "lstm_layer: w_ih has shape ", to_string(w_ih.shape()),
                       " but x has input size ", I, " (expected ", to_string(Shape{G, I}), ")");
@@ -249,17 +247,31 @@ LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::i
         check<ShapeError>(!s->defined() || s->shape() == Shape{Bn, H}, "lstm_layer: expected ",
                           s == &h0 ? "h0" : "c0", " of shape ", to_string(Shape{Bn, H}), ", got ",
                           s->defined() ? to_string(s->shape()) : "");
+}
 
-    const bool need_grad =
-        is_grad_enabled() &&
-        (detail::defined_requires_grad(x) || detail::defined_requires_grad(h0) ||
-         detail::defined_requires_grad(c0) || detail::defined_requires_grad(w_ih) ||
-         detail::defined_requires_grad(w_hh) || detail::defined_requires_grad(b_ih) ||
-         detail::defined_requires_grad(b_hh));
+template <class T, class B>
+bool lstm_layer_needs_grad(const Tensor<T, B>& x, const Tensor<T, B>& h0, const Tensor<T, B>& c0,
+                           const Tensor<T, B>& w_ih, const Tensor<T, B>& w_hh,
+                           const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh) {
+    return is_grad_enabled() &&
+           (defined_requires_grad(x) || defined_requires_grad(h0) || defined_requires_grad(c0) ||
+            defined_requires_grad(w_ih) || defined_requires_grad(w_hh) ||
+            defined_requires_grad(b_ih) || defined_requires_grad(b_hh));
+}
 
+/// The forward pass of one direction, arguments already checked and sv->sched built; with
+/// need_grad, fills *sv with what backward needs. Records nothing and reads no
+/// thread-local state, so it may run on a worker thread.
+template <class T, class B>
+LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<T, B>& x,
+                                         const Tensor<T, B>& h0, const Tensor<T, B>& c0,
+                                         const Tensor<T, B>& w_ih, const Tensor<T, B>& w_hh,
+                                         const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh,
+                                         bool need_grad) {
+    using K = lstm_kernels<B>;
     const FlushDenormalsGuard flush_denormals;
-    auto sv = std::make_shared<detail::LSTMLayerSaved<T, B>>();
-    sv->sched = detail::make_lstm_schedule(lengths, Tn, Bn, reverse);
+    const std::size_t Tn = x.size(0), Bn = x.size(1), I = x.size(2);
+    const std::size_t H = w_hh.size(1), G = 4 * H;
     const auto& sc = sv->sched;
     const std::size_t N = sc.rows;
     const std::size_t* iota = sc.iota.data();
@@ -328,13 +340,79 @@ LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::i
         sv->c0 = c0s;
         sv->w_ih = w_ih.detach();
         sv->w_hh = w_hh.detach();
-        sv->need_x = detail::defined_requires_grad(x);
-        sv->need_h0 = detail::defined_requires_grad(h0);
-        sv->need_c0 = detail::defined_requires_grad(c0);
-        sv->need_w_ih = detail::defined_requires_grad(w_ih);
-        sv->need_w_hh = detail::defined_requires_grad(w_hh);
-        sv->need_b_ih = detail::defined_requires_grad(b_ih);
-        sv->need_b_hh = detail::defined_requires_grad(b_hh);
+        sv->need_x = defined_requires_grad(x);
+        sv->need_h0 = defined_requires_grad(h0);
+        sv->need_c0 = defined_requires_grad(c0);
+        sv->need_w_ih = defined_requires_grad(w_ih);
+        sv->need_w_hh = defined_requires_grad(w_hh);
+        sv->need_b_ih = defined_requires_grad(b_ih);
+        sv->need_b_hh = defined_requires_grad(b_hh);
+    }
+    return res;
+}
+
+/// Runs f0 and f1 at the same time, f1 on a new thread, each with single-threaded BLAS
+/// (OpenBLAS's thread count is process-wide: it is set to 1 for the duration and restored
+/// to num_threads() afterwards, so nothing oversubscribes the cores). With one thread, or
+/// when no thread can be started, they run one after the other. An exception from either
+/// is rethrown here after both have finished.
+template <class F0, class F1>
+void run_pair_concurrently(F0&& f0, F1&& f1) {
+    if (num_threads() < 2) {
+        f0();
+        f1();
+        return;
+    }
+    openblas_set_num_threads(1);
+    std::exception_ptr err0, err1;
+    std::thread worker;
+    try {
+        worker = std::thread([&] {
+            try {
+                f1();
+            } catch (...) {
+                err1 = std::current_exception();
+            }
+        });
+    } catch (const std::system_error&) {
+        try {
+            f1();
+        } catch (...) {
+            err1 = std::current_exception();
+        }
+    }
+    try {
+        f0();
+    } catch (...) {
+        err0 = std::current_exception();
+    }
+    if (worker.joinable()) worker.join();
+    openblas_set_num_threads(num_threads());
+    if (err0) std::rethrow_exception(err0);
+    if (err1) std::rethrow_exception(err1);
+}
+
+}  // namespace detail
+
+/// One LSTM layer, one direction, over a time-major batch; see the file comment.
+///   x [T, B, in]; lengths: empty (all T) or B values in [1, T];
+///   h0, c0 [B, H] or undefined (zeros); w_ih [4H, in]; w_hh [4H, H];
+///   b_ih, b_hh [4H] or undefined (no bias); reverse: run from each sequence's end.
+/// Returns {output [T, B, H], h_n [B, H], c_n [B, H]}, recorded as one autograd node
+/// ("LSTMLayerBackward") with inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh).
+template <class T, class B>
+LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::int64_t>& lengths,
+                                 const Tensor<T, B>& h0, const Tensor<T, B>& c0,
+                                 const Tensor<T, B>& w_ih, const Tensor<T, B>& w_hh,
+                                 const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh,
+                                 bool reverse = false) {
+    detail::check_lstm_layer_args(x, h0, c0, w_ih, w_hh, b_ih, b_hh);
+    const bool need_grad = detail::lstm_layer_needs_grad(x, h0, c0, w_ih, w_hh, b_ih, b_hh);
+    auto sv = std::make_shared<detail::LSTMLayerSaved<T, B>>();
+    sv->sched = detail::make_lstm_schedule(lengths, x.size(0), x.size(1), reverse);
+    LSTMLayerOutput<T, B> res =
+        detail::lstm_layer_forward(sv.get(), x, h0, c0, w_ih, w_hh, b_ih, b_hh, need_grad);
+    if (need_grad) {
         // Absent optional inputs become an empty placeholder that needs no gradient.
         const Tensor<T, B> none = Tensor<T, B>::empty({0});
         auto or_none = [&](const Tensor<T, B>& t) { return t.defined() ? t : none; };
@@ -345,6 +423,72 @@ LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::i
             [sv](const auto& g) { return detail::lstm_layer_backward(*sv, g); });
     }
     return res;
+}
+
+/// One direction's parameters and optional initial state for lstm_bidirectional_layer
+/// (shapes as in lstm_layer; undefined h0/c0 mean zeros, undefined biases no bias).
+template <class T, class B = cpu>
+struct LSTMDirectionParams {
+    Tensor<T, B> w_ih, w_hh, b_ih, b_hh;
+    Tensor<T, B> h0, c0;
+};
+
+/// Both directions of a bidirectional layer over the same input and lengths: the same
+/// results as lstm_layer(.., reverse = false) and lstm_layer(.., reverse = true), but the
+/// two directions run concurrently, forward and backward, each on one core with
+/// single-threaded GEMMs (see run_pair_concurrently). On 2 cores that beats giving every
+/// GEMM both threads: the per-step recurrent GEMMs ([B, H] x [H, 4H]) are too small to
+/// split well, and the gate math between them is single-threaded anyway.
+/// Returns {forward, reverse}, recorded as ONE autograd node
+/// ("BidirectionalLSTMLayerBackward") with inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh) of the
+/// forward direction then of the reverse one, and outputs (output, h_n, c_n) of each.
+template <class T, class B>
+std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer(
+    const Tensor<T, B>& x, const std::vector<std::int64_t>& lengths,
+    const LSTMDirectionParams<T, B>& fwd, const LSTMDirectionParams<T, B>& rev) {
+    const LSTMDirectionParams<T, B>* dirs[2] = {&fwd, &rev};
+    bool need_grad = false;
+    std::shared_ptr<detail::LSTMLayerSaved<T, B>> sv[2];
+    for (int d = 0; d < 2; ++d) {
+        const auto& p = *dirs[d];
+        detail::check_lstm_layer_args(x, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih, p.b_hh);
+        need_grad = need_grad ||
+                    detail::lstm_layer_needs_grad(x, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih, p.b_hh);
+        sv[d] = std::make_shared<detail::LSTMLayerSaved<T, B>>();
+        sv[d]->sched = detail::make_lstm_schedule(lengths, x.size(0), x.size(1), d == 1);
+    }
+    LSTMLayerOutput<T, B> res[2];
+    auto run = [&](int d) {
+        const auto& p = *dirs[d];
+        res[d] = detail::lstm_layer_forward(sv[d].get(), x, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih,
+                                            p.b_hh, need_grad);
+    };
+    detail::run_pair_concurrently([&] { run(0); }, [&] { run(1); });
+    if (need_grad) {
+        const Tensor<T, B> none = Tensor<T, B>::empty({0});
+        auto or_none = [&](const Tensor<T, B>& t) { return t.defined() ? t : none; };
+        std::vector<Tensor<T, B>> inputs;
+        for (const auto* p : dirs)
+            for (const auto* t : {&x, &p->h0, &p->c0, &p->w_ih, &p->w_hh, &p->b_ih, &p->b_hh})
+                inputs.push_back(or_none(*t));
+        auto sf = sv[0], sr = sv[1];
+        autograd::record<T, B>(
+            "BidirectionalLSTMLayerBackward", inputs,
+            {res[0].output, res[0].h_n, res[0].c_n, res[1].output, res[1].h_n, res[1].c_n},
+            [sf, sr](const auto& g) {
+                std::vector<Tensor<T, B>> gf, gr;
+                detail::run_pair_concurrently(
+                    [&] {
+                        gf = detail::lstm_layer_backward(*sf, {g[0], g[1], g[2]});
+                    },
+                    [&] {
+                        gr = detail::lstm_layer_backward(*sr, {g[3], g[4], g[5]});
+                    });
+                gf.insert(gf.end(), gr.begin(), gr.end());
+                return gf;
+            });
+    }
+    return {res[0], res[1]};
 }
 
 }  // namespace nnlite::ops
