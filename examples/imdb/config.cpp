@@ -36,7 +36,9 @@ Config Config::preset_named(const std::string& name) {
     } else if (name == "cpu") {
         // Sized for a 2-core machine: a 1-layer BiLSTM over head+tail of each review, with
         // max and mean pooling so every token can reach the classifier.
-        c.max_vocab = 25000;
+        // 20,000 words x 96 keeps model.safetensors under 8 MiB (the shipped pretrained
+        // model is this preset); validation accuracy peaks after 2-3 epochs.
+        c.max_vocab = 20000;
         c.min_frequency = 2;
         c.max_length = 256;
         c.truncation = "head_tail";
@@ -49,7 +51,7 @@ Config Config::preset_named(const std::string& name) {
         c.dropout = 0.5;
         c.pooling = "last+max+mean";
         c.batch_size = 64;
-        c.epochs = 4;
+        c.epochs = 3;
         c.optimizer = "adamw";
         c.lr = 2e-3;
         c.weight_decay = 1e-2;
