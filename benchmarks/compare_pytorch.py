@@ -120,27 +120,29 @@ def torch_worker(args):
     batches = [make_batch(k) for k in range(total)]
     tokens = sum(b[3] for b in batches[args.warmup:]) / args.steps
 
-    train_s, infer_s = [], []
+    train_s, infer_s, train_cpu, infer_cpu = [], [], [], []
     for k in range(total):
         ids, lens, y, _ = batches[k]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = loss_fn(model(ids, lens), y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        s = time.perf_counter() - t0
+        s, cpu = time.perf_counter() - t0, time.process_time() - c0
         if k >= args.warmup:
             train_s.append(s)
+            train_cpu.append(cpu)
     rss_train = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     with torch.no_grad():
         for k in range(total):
             ids, lens, y, _ = batches[k]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model(ids, lens)
-            s = time.perf_counter() - t0
+            s, cpu = time.perf_counter() - t0, time.process_time() - c0
             if k >= args.warmup:
                 infer_s.append(s)
+                infer_cpu.append(cpu)
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     fwd, fb = lstm_flops(cfg, tokens)
     tr, inf = statistics.median(train_s), statistics.median(infer_s)
@@ -152,6 +154,7 @@ def torch_worker(args):
         "train_gflops": fb / tr / 1e9,
         "infer_step_s": inf, "infer_samples_s": batch / inf, "infer_tokens_s": tokens / inf,
         "infer_gflops": fwd / inf / 1e9,
+        "train_cpu_s": statistics.median(train_cpu), "infer_cpu_s": statistics.median(infer_cpu),
         "rss_base_mib": rss_base, "rss_peak_train_mib": rss_train, "rss_peak_mib": rss_peak,
     }))
 
@@ -181,7 +184,7 @@ def measure_text(build, threads, data):
                 if m.isfile() and re.search(r"/(train|test)/(pos|neg)/[^/]+\.txt$", m.name):
                     texts.append(tar.extractfile(m).read().decode("utf-8", "replace"))
         token_re = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?]")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         counts = collections.Counter()
         n_tokens = 0
         for t in texts:
@@ -189,10 +192,10 @@ def measure_text(build, threads, data):
             n_tokens += len(toks)
             counts.update(toks)
         vocab = {w: i + 2 for i, (w, _) in enumerate(counts.most_common(10000))}
-        s = time.perf_counter() - t0
+        s, cpu = time.perf_counter() - t0, time.process_time() - c0
         mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
-        res["python"] = {"reviews": len(texts), "tokens": n_tokens, "seconds": s,
-                         "mb_per_s": mb / s, "vocab": len(vocab) + 2}
+        res["python"] = {"reviews": len(texts), "tokens": n_tokens, "seconds": s, "cpu_s": cpu,
+                         "mb_per_s": mb / s, "mb_per_cpu_s": mb / cpu, "vocab": len(vocab) + 2}
     return res
 
 
@@ -207,13 +210,17 @@ def measure_compile(build):
     if cmd is None:
         return None
     cmd = re.sub(r"-o \S+", "-o /tmp/nnlite_probe.o", cmd)
-    times = []
+    times, cpu, peak = [], [], []
     for _ in range(3):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, shell=True, check=True, cwd=build)
-        times.append(time.perf_counter() - t0)
-    return {"seconds_min": min(times), "seconds_all": times,
-            "flags": "CMAKE_BUILD_TYPE of %s" % build}
+        # /usr/bin/time: this compilation's own CPU time and peak memory.
+        out = subprocess.run("/usr/bin/time -f 'NNLITE_TIME %e %U %S %M' " + cmd, shell=True,
+                             check=True, cwd=build, capture_output=True, text=True)
+        e, u, sy, m = re.search(r"NNLITE_TIME (\S+) (\S+) (\S+) (\S+)", out.stderr).groups()
+        times.append(float(e))
+        cpu.append(float(u) + float(sy))
+        peak.append(float(m) / 1024.0)
+    return {"seconds_min": min(times), "seconds_all": times, "cpu_min": min(cpu),
+            "compiler_peak_mib": max(peak), "command": cmd}
 
 
 FIGURES = [
@@ -221,6 +228,8 @@ FIGURES = [
     ("train GFLOP/s", "train_gflops", True),
     ("infer samples/s", "infer_samples_s", True),
     ("infer GFLOP/s", "infer_gflops", True),
+    ("train CPU-s/step", "train_cpu_s", False),
+    ("infer CPU-s/step", "infer_cpu_s", False),
     ("peak RSS MiB", "rss_peak_mib", False),
     ("peak RSS - base MiB", None, False),
 ]
@@ -318,12 +327,15 @@ def main():
         if "python" in text:
             p = text["python"]
             print("Python regex tokenizer + Counter + vocabulary (1 thread): %d reviews, %d tokens, "
-                  "%.2f s, %.1f MB/s" % (p["reviews"], p["tokens"], p["seconds"], p["mb_per_s"]))
+                  "%.2f s (CPU %.2f s), %.1f MB/s (%.1f MB per CPU-s)"
+                  % (p["reviews"], p["tokens"], p["seconds"], p["cpu_s"], p["mb_per_s"],
+                     p["mb_per_cpu_s"]))
         comp = measure_compile(args.build)
         if comp:
             print("\ncompile time of benchmarks/compile_time_probe.cpp (#include <nnlite/nnlite.hpp>): "
-                  "min %.2f s of %s" % (comp["seconds_min"],
-                                         ", ".join("%.2f" % t for t in comp["seconds_all"])))
+                  "wall min %.2f s of %s; CPU min %.2f s; compiler peak RSS %.0f MiB\n  %s"
+                  % (comp["seconds_min"], ", ".join("%.2f" % t for t in comp["seconds_all"]),
+                     comp["cpu_min"], comp["compiler_peak_mib"], comp["command"]))
     print(json.dumps({"results": {"%s/%s" % k: v for k, v in results.items()}}), file=sys.stderr)
 
 

@@ -26,6 +26,7 @@
 // achieved rate by the rate of one large cblas_sgemm (2048^3, best of 5) measured here
 // with the same thread count.
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -161,6 +162,14 @@ double current_rss_mib() {
     return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
 }
 
+/// CPU seconds of the whole process (all threads): on a loaded machine wall time depends
+/// on what else runs, CPU time much less.
+double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const std::size_t m = v.size() / 2;
@@ -282,31 +291,41 @@ int main(int argc, char** argv) {
         for (int k = 0; k < total; ++k)
             batches.push_back(make_batch(cfg, pool, static_cast<std::uint64_t>(k)));
 
-        std::vector<double> train_s, infer_s;
+        std::vector<double> train_s, infer_s, train_cpu, infer_cpu;
         std::size_t timed_tokens = 0;
         double loss_sum = 0;
         for (int k = args.warmup; k < total; ++k) timed_tokens += batches[k].tokens;
         if (args.train)
             for (int k = 0; k < total; ++k) {
                 const auto t0 = Clock::now();
+                const double c0 = cpu_seconds();
                 auto loss = ops::bce_with_logits(model.forward(batches[k]), batches[k].targets);
                 loss.backward();
                 nn::clip_grad_norm(params, 1.0);
                 adam.step();
                 adam.zero_grad();
                 const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+                const double cpu = cpu_seconds() - c0;
                 loss_sum += static_cast<double>(loss.item());
-                if (k >= args.warmup) train_s.push_back(s);
+                if (k >= args.warmup) {
+                    train_s.push_back(s);
+                    train_cpu.push_back(cpu);
+                }
             }
         const double rss_train = peak_rss_mib();
         if (args.infer) {
             nnlite::NoGradGuard no_grad;
             for (int k = 0; k < total; ++k) {
                 const auto t0 = Clock::now();
+                const double c0 = cpu_seconds();
                 auto logits = model.forward(batches[k]);
                 const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+                const double cpu = cpu_seconds() - c0;
                 loss_sum += static_cast<double>(logits.data()[0]);
-                if (k >= args.warmup) infer_s.push_back(s);
+                if (k >= args.warmup) {
+                    infer_s.push_back(s);
+                    infer_cpu.push_back(cpu);
+                }
             }
         }
         const double rss_peak = peak_rss_mib();
@@ -336,11 +355,14 @@ int main(int argc, char** argv) {
                 "\"train_gflops\": %.3f, "
                 "\"infer_step_s\": %.5f, \"infer_samples_s\": %.3f, \"infer_tokens_s\": %.1f, "
                 "\"infer_gflops\": %.3f, "
+                "\"train_cpu_s\": %.5f, \"infer_cpu_s\": %.5f, "
                 "\"rss_base_mib\": %.1f, \"rss_peak_train_mib\": %.1f, \"rss_peak_mib\": %.1f, "
                 "\"checksum\": %.6g}\n",
                 cfg.name.c_str(), args.lengths.c_str(), threads, args.steps, cfg.batch,
                 tokens_per_batch, sgemm, tr.seconds, tr.samples, tr.tokens, tr.gflops, inf.seconds,
-                inf.samples, inf.tokens, inf.gflops, rss_base, rss_train, rss_peak, loss_sum);
+                inf.samples, inf.tokens, inf.gflops, train_cpu.empty() ? 0.0 : median(train_cpu),
+                infer_cpu.empty() ? 0.0 : median(infer_cpu), rss_base, rss_train, rss_peak,
+                loss_sum);
         } else {
             std::printf(
                 "nnlite lstm_benchmark: config %s (vocab %zu, emb %zu, hidden %zu, %zu layer%s, "
@@ -359,6 +381,10 @@ int main(int argc, char** argv) {
             };
             line("train", tr);
             line("inference", inf);
+            if (!train_cpu.empty())
+                std::printf("  CPU time per step: train %.3f s", median(train_cpu));
+            if (!infer_cpu.empty()) std::printf("  inference %.3f s", median(infer_cpu));
+            std::printf("\n");
             std::printf(
                 "  peak RSS: %.1f MiB (%.1f MiB before the model; %.1f MiB after training)\n",
                 rss_peak, rss_base, rss_train);
