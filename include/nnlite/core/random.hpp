@@ -19,13 +19,24 @@ class Generator {
         have_spare_ = false;
     }
     std::uint64_t seed() const { return seed_; }
-    /// Position in the stream (number of 128-bit blocks drawn); with seed() it is the
-    /// complete state, which checkpoints save to resume a run exactly.
-    std::uint64_t offset() const { return counter_; }
+    /// Position in the stream: the number of 32-bit words drawn so far. With seed() it is
+    /// the complete state (apart from normal()'s cached second sample, which set_state
+    /// drops), so checkpoints save it to resume a run exactly. Words, not 128-bit blocks:
+    /// a partly used block must resume at the same word, or every draw after it shifts.
+    std::uint64_t offset() const {
+        return counter_ == 0 ? 0 : (counter_ - 1) * 4 + static_cast<std::uint64_t>(pos_);
+    }
     void set_state(std::uint64_t seed, std::uint64_t offset) {
         seed_ = seed;
-        counter_ = offset;
+        counter_ = offset / 4;
         have_spare_ = false;
+        const int within_block = static_cast<int>(offset % 4);
+        if (within_block == 0) {
+            pos_ = 4;  // the next draw refills from block `counter_`
+        } else {
+            refill();
+            pos_ = within_block;
+        }
     }
 
     /// Philox4x32-10 block for (key, counter): four independent 32-bit words.
