@@ -89,11 +89,27 @@ void write_text_file(const std::string& path, const std::string& content) {
 }
 
 std::string read_text_file(const std::string& path) {
+    check<nnlite::IoError>(fs::is_regular_file(path), "cannot read ", path,
+                           fs::exists(path) ? ": not a regular file" : ": no such file");
     std::ifstream in(path, std::ios::binary);
     check<nnlite::IoError>(static_cast<bool>(in), "cannot read ", path);
     std::ostringstream os;
     os << in.rdbuf();
     return os.str();
+}
+
+Config read_config(const std::string& path) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(read_text_file(path));
+    } catch (const nlohmann::json::parse_error& e) {
+        throw nnlite::FormatError(path + ": invalid JSON: " + e.what());
+    }
+    try {
+        return Config::from_json(j, path);
+    } catch (const nnlite::ValueError& e) {  // a setting out of range: say where it came from
+        throw nnlite::FormatError(path + ": " + e.what());
+    }
 }
 
 Classifier Classifier::load(const std::string& run_dir) {
@@ -105,22 +121,21 @@ Classifier Classifier::load(const std::string& run_dir) {
                                "' has no ", f);
     Classifier c;
     const std::string config_path = (fs::path(run_dir) / RunFiles::config).string();
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(read_text_file(config_path));
-    } catch (const nlohmann::json::parse_error& e) {
-        throw nnlite::FormatError(config_path + ": invalid JSON: " + e.what());
-    }
-    c.config = Config::from_json(j, config_path);
+    c.config = read_config(config_path);
     c.vocabulary = nnlite::text::Vocabulary::load((fs::path(run_dir) / RunFiles::vocab).string());
     c.tokenizer = make_tokenizer();
     c.model = std::make_unique<SentimentModel>(c.config, c.vocabulary.size());
     const std::string model_path = (fs::path(run_dir) / RunFiles::model).string();
+    // Two different problems, two messages: a file that is not valid safetensors (truncated,
+    // overwritten) already says so itself; a valid file with other names or shapes comes from
+    // another configuration or vocabulary.
+    const auto weights = nnlite::io::load<float>(model_path);
     try {
-        c.model->load_state_dict(nnlite::io::load<float>(model_path));
+        c.model->load_state_dict(weights);
     } catch (const nnlite::Error& e) {
         throw nnlite::FormatError(model_path + " does not match " + config_path + " and " +
-                                  RunFiles::vocab + ": " + e.what());
+                                  RunFiles::vocab +
+                                  " (weights from a different preset or run?): " + e.what());
     }
     c.model->eval();
     return c;

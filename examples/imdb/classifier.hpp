@@ -61,6 +61,9 @@ Scores score(const std::vector<double>& probabilities, const std::vector<int>& l
 /// Writes a file atomically (temp + fsync + rename): a crash leaves the old one intact.
 void write_text_file(const std::string& path, const std::string& content);
 std::string read_text_file(const std::string& path);
+/// Reads a config.json; unreadable files, invalid JSON, unknown keys, wrong types and
+/// invalid settings are nnlite::Errors naming the file.
+Config read_config(const std::string& path);
 
 class Classifier {
   public:

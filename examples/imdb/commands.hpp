@@ -14,6 +14,9 @@ struct TrainArgs {
     std::string data_path;
     std::string run_dir;
     bool resume = false;
+    /// Config keys set on the command line (to_json names, e.g. "epochs", "lr"); --resume
+    /// applies "epochs" and rejects any other that differs from the saved config.
+    std::vector<std::string> overridden;
 };
 int run_train(const TrainArgs& args);
 

@@ -20,9 +20,9 @@ namespace imdb {
 std::string default_data_path() {
     if (const char* env = std::getenv("NNLITE_IMDB_DATA"); env && *env) return env;
     namespace fs = std::filesystem;
-    for (const char* candidate :
-         {"data/imdb/aclImdb_v1.tar.gz", "data/imdb/aclImdb", "../shared/data/imdb/aclImdb_v1_labeled.tar.gz",
-          "../../shared/data/imdb/aclImdb_v1_labeled.tar.gz"})
+    for (const char* candidate : {"data/imdb/aclImdb_v1.tar.gz", "data/imdb/aclImdb",
+                                  "../shared/data/imdb/aclImdb_v1_labeled.tar.gz",
+                                  "../../shared/data/imdb/aclImdb_v1_labeled.tar.gz"})
         if (fs::exists(candidate)) return candidate;
     return "";
 }
@@ -97,13 +97,18 @@ int main(int argc, char** argv) {
         if (threads > 0) nnlite::set_num_threads(threads);
         if (*t) {
             train.config = imdb::Config::preset_named(preset);
-            if (epochs) train.config.epochs = epochs;
-            if (limit_train) train.config.limit_train = limit_train;
-            if (limit_test) train.config.limit_test = limit_test;
-            if (batch) train.config.batch_size = batch;
-            if (max_length) train.config.max_length = max_length;
-            if (lr > 0) train.config.lr = lr;
-            if (t->count("--seed")) train.config.seed = seed;
+            auto set = [&](const char* key, auto& field, auto value) {
+                field = value;
+                train.overridden.emplace_back(key);
+            };
+            if (t->count("--preset")) train.overridden.emplace_back("preset");
+            if (epochs) set("epochs", train.config.epochs, epochs);
+            if (limit_train) set("limit_train", train.config.limit_train, limit_train);
+            if (limit_test) set("limit_test", train.config.limit_test, limit_test);
+            if (batch) set("batch_size", train.config.batch_size, batch);
+            if (max_length) set("max_length", train.config.max_length, max_length);
+            if (lr > 0) set("lr", train.config.lr, lr);
+            if (t->count("--seed")) set("seed", train.config.seed, seed);
             train.config.validate();
             if (train.data_path.empty()) train.data_path = imdb::default_data_path();
             if (train.run_dir.empty()) train.run_dir = "runs/" + preset;

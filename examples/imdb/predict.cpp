@@ -91,7 +91,7 @@ int run_predict(const PredictArgs& args) {
             const auto& e = explanations[i];
             double scale = 0;
             for (double v : e.contributions) scale = std::max(scale, std::abs(v));
-            std::string line = "  ";
+            std::string line = e.tokens.empty() ? "  (no words to explain)" : "  ";
             for (std::size_t k = 0; k < e.tokens.size(); ++k) {
                 line += args.color ? colored(e.tokens[k], e.contributions[k], scale) : e.tokens[k];
                 line += ' ';

@@ -124,6 +124,26 @@ void restore_generator(nnlite::Generator& g, const std::string& text, const std:
     g.set_state(seed, offset);
 }
 
+/// A resumed run keeps the settings saved in its config.json; only --epochs may change
+/// (to extend the run). Any other setting given on the command line that differs from the
+/// saved one is an error rather than silently ignored.
+Config resumed_config(Config saved, const TrainArgs& args, const std::string& config_path) {
+    const nlohmann::json given = args.config.to_json(), kept = saved.to_json();
+    for (const auto& key : args.overridden) {
+        if (key == "epochs") {
+            saved.epochs = args.config.epochs;
+            continue;
+        }
+        std::string flag = "--" + key;
+        std::replace(flag.begin(), flag.end(), '_', '-');
+        check<nnlite::ValueError>(given.at(key) == kept.at(key), "--resume continues the run with ",
+                                  config_path, ": ", flag, " ", given.at(key).dump(),
+                                  " differs from the saved ", kept.at(key).dump(),
+                                  " (only --epochs may change when resuming)");
+    }
+    return saved;
+}
+
 }  // namespace
 
 int run_train(const TrainArgs& args) {
@@ -134,26 +154,34 @@ int run_train(const TrainArgs& args) {
     const fs::path dir(run_dir);
     const std::string ckpt_path = (dir / RunFiles::checkpoint).string();
     const std::string metrics_path = (dir / RunFiles::metrics).string();
+    const std::string config_path = (dir / RunFiles::config).string();
+    bool epochs_changed = false;
     if (args.resume) {
         check<nnlite::IoError>(
             fs::exists(ckpt_path), "--resume: ", ckpt_path,
             " does not exist (nothing to resume; start a new run without --resume)");
-        const std::string config_path = (dir / RunFiles::config).string();
-        cfg = Config::from_json(nlohmann::json::parse(read_text_file(config_path)), config_path);
-        std::printf("resuming %s (preset %s)\n", run_dir.c_str(), cfg.preset.c_str());
+        const Config saved = read_config(config_path);
+        cfg = resumed_config(saved, args, config_path);
+        epochs_changed = cfg.epochs != saved.epochs;
+        std::printf("resuming %s (preset %s, %zu epochs)\n", run_dir.c_str(), cfg.preset.c_str(),
+                    cfg.epochs);
     } else {
-        check<nnlite::IoError>(
-            !fs::exists(ckpt_path), "run directory '", run_dir,
-            "' already holds a training run; pass --resume to continue it or --out "
-            "to choose a new directory");
-        fs::create_directories(dir);
-        write_text_file((dir / RunFiles::config).string(), cfg.to_json().dump(2) + "\n");
+        // Trained weights are never overwritten by a new run; a directory left by a run that
+        // died before its first epoch (config and vocabulary only) may be reused.
+        for (const char* f : {RunFiles::checkpoint, RunFiles::model})
+            check<nnlite::IoError>(!fs::exists(dir / f), "run directory '", run_dir,
+                                   "' already holds a trained model (", f,
+                                   "); pass --resume to continue it or --out to choose a new "
+                                   "directory");
     }
     cfg.validate();
 
     // ---- data ----------------------------------------------------------------------
     std::printf("threads: %d   data: %s\n", nnlite::num_threads(), args.data_path.c_str());
+    // The run directory is created once the data has loaded: a wrong --data leaves nothing.
     TrainingData data = prepare_training_data(cfg, args.data_path, run_dir, args.resume);
+    // (a resume that extends the run records its new length only once the data has loaded)
+    if (!args.resume || epochs_changed) write_text_file(config_path, cfg.to_json().dump(2) + "\n");
     std::printf("%s\nvocabulary: %zu tokens   loading + tokenizing took %.1f s\n",
                 data.summary.c_str(), data.vocabulary.size(), data.seconds);
 

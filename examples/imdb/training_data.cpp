@@ -105,6 +105,7 @@ TrainingData prepare_training_data(const Config& cfg, const std::string& data_pa
             nnlite::text::Vocabulary::build(counts, nnlite::text::VocabularyOptions()
                                                         .max_tokens(cfg.max_vocab)
                                                         .min_frequency(cfg.min_frequency));
+        fs::create_directories(run_dir);
         d.vocabulary.save(vocab_path);
     }
     d.train_ids = encode_texts(texts_of(ds.train), tokenizer, d.vocabulary);
