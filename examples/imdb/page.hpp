@@ -22,6 +22,9 @@ inline constexpr const char* index_page = R"HTML(<!doctype html>
   button.primary { background: #2456d6; color: #fff; border-color: #2456d6; }
   #result { margin-top: 1.2rem; background: #fff; border-radius: 10px; padding: 1rem 1.2rem; box-shadow: 0 1px 3px rgba(0,0,0,.08); display: none; }
   #label { font-size: 1.3rem; font-weight: 600; }
+  #label.positive { color: #1f7a3f; }
+  #label.negative { color: #b42318; }
+  button:disabled { opacity: .6; cursor: progress; }
   .bar { height: 14px; border-radius: 7px; background: #f3d2d2; overflow: hidden; margin: .5rem 0 1rem; }
   .bar > div { height: 100%; background: #3aa55d; }
   #words span { padding: 1px 2px; border-radius: 3px; }
@@ -32,7 +35,7 @@ inline constexpr const char* index_page = R"HTML(<!doctype html>
 <body>
 <main>
   <h1>Is this review positive or negative?</h1>
-  <p class="sub">A bidirectional LSTM trained with <b>nnlite</b> on 25,000 IMDB reviews. Words are shaded by how much they pushed the decision.</p>
+  <p class="sub">An LSTM sentiment classifier trained with <b>nnlite</b> on IMDB movie reviews. Words are shaded by how much they pushed the decision.</p>
   <textarea id="text" placeholder="Type or paste a movie review…"></textarea>
   <div class="row">
     <button class="primary" id="go">Classify</button>
@@ -57,6 +60,12 @@ function shade(c, scale) {
 async function classify() {
   $('error').textContent = '';
   const text = $('text').value;
+  if (!text.trim()) {
+    $('error').textContent = 'Type or paste a review first.';
+    $('result').style.display = 'none';
+    return;
+  }
+  $('go').disabled = true;
   try {
     const res = await fetch('/api/predict', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({text})});
     const body = await res.json();
@@ -64,6 +73,7 @@ async function classify() {
     const r = body.results[0];
     const p = r.probability_positive;
     $('label').textContent = `${r.label} · ${(100 * (r.label === 'positive' ? p : 1 - p)).toFixed(1)}% confident`;
+    $('label').className = r.label;
     $('bar').style.width = `${(100 * p).toFixed(1)}%`;
     const words = $('words');
     words.textContent = '';
@@ -78,10 +88,15 @@ async function classify() {
     }
     $('result').style.display = 'block';
   } catch (e) { $('error').textContent = String(e); }
+  finally { $('go').disabled = false; }
 }
 $('go').addEventListener('click', classify);
 for (const b of document.querySelectorAll('button.example'))
   b.addEventListener('click', () => { $('text').value = b.dataset.text; classify(); });
+$('text').addEventListener('keydown', e => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) classify(); });
+// Shareable links: /?text=... classifies that review on load.
+const shared = new URLSearchParams(location.search).get('text');
+if (shared) { $('text').value = shared; classify(); }
 </script>
 </body>
 </html>

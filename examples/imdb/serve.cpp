@@ -42,6 +42,14 @@ int run_serve(const ServeArgs& args) {
     std::mutex model_mutex;
     httplib::Server server;
     server.set_payload_max_length(max_body_bytes);
+    // httplib's default also sets SO_REUSEPORT, which lets a second server bind a port that
+    // is already serving and silently share its requests; SO_REUSEADDR alone still allows a
+    // quick restart while making a port in use a clear error.
+    server.set_socket_options([](socket_t sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes),
+                   sizeof(yes));
+    });
 
     server.Get("/", [](const httplib::Request&, httplib::Response& res) {
         res.set_content(index_page, "text/html; charset=utf-8");
@@ -77,9 +85,12 @@ int run_serve(const ServeArgs& args) {
             return send_error(res, 400,
                               "missing field: send {\"text\": \"...\"} or {\"texts\": [\"...\"]}");
         }
+        const bool single = body.contains("text");
         for (std::size_t i = 0; i < texts.size(); ++i)
             if (texts[i].find_first_not_of(" \t\r\n") == std::string::npos)
-                return send_error(res, 400, "text " + std::to_string(i) + " is empty");
+                return send_error(res, 400,
+                                  single ? std::string("\"text\" is empty")
+                                         : "\"texts\"[" + std::to_string(i) + "] is empty");
         nlohmann::json results = nlohmann::json::array();
         try {
             std::lock_guard<std::mutex> lock(model_mutex);
