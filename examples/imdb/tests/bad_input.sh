@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Bad input: every case must end with exactly one `error: ...` line on stderr naming the
+# file and the problem, a non-zero exit, and nothing already saved changed or lost.
+# Uses the synthetic run from synthetic_model.sh (the CTest fixture).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ -s $SYNTH_RUN/model.safetensors ]] || fail "no synthetic model at $SYNTH_RUN (run the imdb_cli_synthetic test first)"
+rm -rf "$WORK/cases"
+mkdir -p "$WORK/cases"
+cases=$WORK/cases
+model=$SYNTH_RUN
+before=$(checksums "$model")
+
+# ---- data paths --------------------------------------------------------------------------
+expect_error data_missing "$cases/nowhere.tar.gz does not exist" \
+    train --data "$cases/nowhere.tar.gz" --out "$cases/run_a" --epochs 1
+[[ -e $cases/run_a ]] && fail "a failed train left a run directory behind"
+echo "just some text, not reviews" >"$cases/notes.txt"
+expect_error data_not_imdb "not an IMDB data source" train --data "$cases/notes.txt" --out "$cases/run_b"
+grep -qF "$cases/notes.txt" "$WORK/data_not_imdb.err" || fail "the error does not name the file"
+mkdir -p "$cases/wrong_tree/movies" && echo "a review" >"$cases/wrong_tree/movies/1_7.txt"
+tar -czf "$cases/wrong.tar.gz" -C "$cases/wrong_tree" movies
+expect_error data_archive_layout "no reviews under train/neg/" train --data "$cases/wrong.tar.gz" --out "$cases/run_c"
+grep -qF "wrong.tar.gz" "$WORK/data_archive_layout.err" || fail "the error does not name the archive"
+expect_error data_folder_layout "aclImdb" train --data "$cases/wrong_tree" --out "$cases/run_d"
+printf 'review,sentiment\n"great film",positive\n"awful",maybe\n' >"$cases/bad_label.csv"
+expect_error data_csv_label "bad_label.csv:3" train --data "$cases/bad_label.csv" --out "$cases/run_e"
+expect_error evaluate_data_missing "$cases/nowhere does not exist" \
+    evaluate --model "$model" --data "$cases/nowhere"
+
+# ---- predict texts -------------------------------------------------------------------------
+expect_error predict_empty "text 1 is empty" predict --model "$model" ""
+expect_error predict_blank "text 2 is empty" predict --model "$model" "fine film" "   "
+expect_error predict_none "no text given" predict --model "$model"
+: >"$cases/empty.txt"
+expect_error predict_empty_file "no text given" predict --model "$model" --file "$cases/empty.txt"
+expect_error predict_missing_file "$cases/absent.txt" predict --model "$model" --file "$cases/absent.txt"
+
+# ---- model directories ---------------------------------------------------------------------
+expect_error model_missing_dir "'$cases/no_model' does not exist" predict --model "$cases/no_model" "good"
+copy_model() {  # copy_model NAME: a fresh copy of the synthetic run
+    rm -rf "${cases:?}/$1"
+    cp -r "$model" "$cases/$1"
+}
+copy_model no_weights && rm "$cases/no_weights/model.safetensors"
+expect_error model_no_weights "has no model.safetensors" predict --model "$cases/no_weights" "good"
+copy_model no_vocab && rm "$cases/no_vocab/vocab.txt"
+expect_error model_no_vocab "has no vocab.txt" predict --model "$cases/no_vocab" "good"
+copy_model bad_json && echo '{"preset": "cpu", ' >"$cases/bad_json/config.json"
+expect_error model_config_json "bad_json/config.json: invalid JSON" predict --model "$cases/bad_json" "good"
+copy_model bad_key && sed -i 's/"hidden_size"/"hidden_sise"/' "$cases/bad_key/config.json"
+expect_error model_config_key "unknown key 'hidden_sise'" predict --model "$cases/bad_key" "good"
+copy_model bad_type && sed -i 's/"hidden_size": [0-9]*/"hidden_size": "big"/' "$cases/bad_type/config.json"
+expect_error model_config_type "key 'hidden_size' has the wrong type" predict --model "$cases/bad_type" "good"
+copy_model bad_value && sed -i 's/"dropout": [0-9.]*/"dropout": 1.5/' "$cases/bad_value/config.json"
+expect_error model_config_value "bad_value/config.json: dropout probabilities must be in [0, 1)" predict --model "$cases/bad_value" "good"
+# Weights from another preset: the config says the seed preset's shapes.
+copy_model other_preset
+for kv in "embedding_dim 128" "hidden_size 256" "num_layers 2" "pooling \"last\""; do
+    set -- $kv
+    sed -i "s/\"$1\": [^,]*,/\"$1\": $2,/" "$cases/other_preset/config.json"
+done
+expect_error model_other_preset "model.safetensors does not match" predict --model "$cases/other_preset" "good"
+grep -Eq "has shape|missing key" "$WORK/model_other_preset.err" || fail "the mismatch error does not say which tensor differs"
+# A vocabulary of another size than the embedding.
+copy_model other_vocab
+{ echo "nnlite-vocab 1 4"; printf '<pad>\t0\n<unk>\t0\ngood\t5\nbad\t4\n'; } >"$cases/other_vocab/vocab.txt"
+expect_error model_other_vocab "embedding.weight" predict --model "$cases/other_vocab" "good"
+copy_model truncated && head -c 300 "$model/model.safetensors" >"$cases/truncated/model.safetensors"
+expect_error model_truncated "truncated/model.safetensors" predict --model "$cases/truncated" "good"
+grep -q "does not match" "$WORK/model_truncated.err" && fail "a corrupt file is reported as a config mismatch"
+copy_model not_safetensors && echo "hello" >"$cases/not_safetensors/model.safetensors"
+expect_error model_garbage "not_safetensors/model.safetensors" predict --model "$cases/not_safetensors" "good"
+copy_model bad_vocab && sed -i '1s/.*/nnlite-vocab 1 99999/' "$cases/bad_vocab/vocab.txt"
+expect_error model_bad_vocab "bad_vocab/vocab.txt" predict --model "$cases/bad_vocab" "good"
+expect_error serve_missing_model "does not exist" serve --model "$cases/no_model" --port 18999 --max-seconds 1
+expect_error evaluate_missing_model "has no model.safetensors" evaluate --model "$cases/no_weights" --data "$SYNTH_DATA"
+
+# ---- train over an existing run, resume without a checkpoint --------------------------------
+copy_model existing
+sums=$(checksums "$cases/existing")
+expect_error train_over_run "already holds a trained model" train --data "$SYNTH_DATA" --out "$cases/existing" --epochs 1
+[[ $(checksums "$cases/existing") == "$sums" ]] || fail "train without --resume changed the existing run"
+pass "the existing run is untouched (checksums of $(echo "$sums" | wc -l) files)"
+expect_error resume_changed_setting "--lr 0.5 differs from the saved 0.01" \
+    train --resume --data "$SYNTH_DATA" --out "$cases/existing" --epochs 9 --lr 0.5
+expect_error resume_bad_data "$cases/nowhere does not exist" \
+    train --resume --data "$cases/nowhere" --out "$cases/existing" --epochs 9
+[[ $(checksums "$cases/existing") == "$sums" ]] || fail "a failed resume changed the run"
+pass "failed resumes left the run untouched"
+mkdir -p "$cases/fresh"
+expect_error resume_no_checkpoint "checkpoint.safetensors does not exist" \
+    train --resume --data "$SYNTH_DATA" --out "$cases/fresh"
+expect_error resume_no_dir "checkpoint.safetensors does not exist" \
+    train --resume --data "$SYNTH_DATA" --out "$cases/never_made"
+[[ -e $cases/never_made ]] && fail "--resume on a missing directory created it"
+
+# ---- options -------------------------------------------------------------------------------
+run bad_preset train --preset fastest --data "$SYNTH_DATA" --out "$cases/run_f"
+((rc != 0)) && grep -q "fastest" "$WORK/bad_preset.err" || fail "unknown preset accepted or not named"
+pass "unknown --preset rejected: $(head -n 1 "$WORK/bad_preset.err")"
+
+[[ $(checksums "$model") == "$before" ]] || fail "the bad-input cases changed the synthetic run"
+pass "the model directory used by all cases is unchanged"
+echo "PASSED: $checks checks"
