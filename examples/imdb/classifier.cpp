@@ -157,23 +157,42 @@ Classifier::Explanation Classifier::explain(std::string_view text) {
         return ex;
     }
     model->eval();
-    auto id_tensor = nnlite::Tensor<std::int32_t>::from(ids, {1, ids.size()});
-    Tensor embedded = model->embed(id_tensor).detach();
-    embedded.requires_grad_(true);
-    Tensor logit = model->classify(embedded, {static_cast<std::int64_t>(ids.size())});
-    logit.backward(Tensor::ones(logit.shape()));
-    model->zero_grad();  // the parameters' gradients are a by-product here
-    const auto g = embedded.grad().to_vector();
-    const auto e = embedded.to_vector();
+    // Integrated gradients from the all-padding baseline (zero embeddings): the path
+    // x(a) = a * x for a = (k + 1/2) / steps, all steps in one batch; a token's share is
+    // sum_e x_e * mean_k d logit(x(a_k)) / d x_e. The shares add up to about
+    // logit(x) - logit(baseline), unlike plain gradient x input, which saturates once the
+    // model is confident.
+    constexpr std::size_t steps = 16;
+    const std::size_t T = ids.size();
+    auto id_tensor = nnlite::Tensor<std::int32_t>::from(ids, {1, T});
+    Tensor embedded = model->embed(id_tensor).detach();  // [1, T, E]
     const std::size_t E = embedded.size(2);
-    for (std::size_t t = 0; t < ids.size(); ++t) {
+    const auto e = embedded.to_vector();
+    Tensor path = Tensor::empty({steps, T, E});
+    for (std::size_t k = 0; k < steps; ++k) {
+        const float a = (static_cast<float>(k) + 0.5f) / static_cast<float>(steps);
+        for (std::size_t i = 0; i < T * E; ++i) path.data()[k * T * E + i] = a * e[i];
+    }
+    path.requires_grad_(true);
+    Tensor logits =
+        model->classify(path, std::vector<std::int64_t>(steps, static_cast<std::int64_t>(T)));
+    logits.backward(Tensor::ones(logits.shape()));
+    model->zero_grad();  // the parameters' gradients are a by-product here
+    const auto g = path.grad().to_vector();
+    for (std::size_t t = 0; t < T; ++t) {
         double c = 0;
-        for (std::size_t k = 0; k < E; ++k)
-            c += static_cast<double>(g[t * E + k]) * static_cast<double>(e[t * E + k]);
-        ex.contributions.push_back(c);
+        for (std::size_t k = 0; k < steps; ++k)
+            for (std::size_t j = 0; j < E; ++j)
+                c +=
+                    static_cast<double>(g[(k * T + t) * E + j]) * static_cast<double>(e[t * E + j]);
+        ex.contributions.push_back(c / steps);
+    }
+    {
+        nnlite::NoGradGuard no_grad;
+        const double logit = model->classify(embedded, {static_cast<std::int64_t>(T)}).item();
+        ex.probability = 1.0 / (1.0 + std::exp(-logit));
     }
     ex.tokens = std::move(tokens);
-    ex.probability = 1.0 / (1.0 + std::exp(-static_cast<double>(logit.item())));
     return ex;
 }
 

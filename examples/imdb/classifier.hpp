@@ -78,9 +78,9 @@ class Classifier {
 
     std::vector<double> predict(const std::vector<std::string_view>& texts);
 
-    /// Per-token contribution to the decision by gradient x input: for each kept token,
-    /// sum over the embedding of d(logit)/d(embedding) * embedding. Positive values push
-    /// towards "positive". Tokens are the tokenizer's, after truncation.
+    /// Per-token contribution to the decision (the logit) by integrated gradients from
+    /// the all-padding baseline, through autograd. Positive values push towards
+    /// "positive". Tokens are the tokenizer's, after truncation.
     struct Explanation {
         double probability = 0;
         std::vector<std::string> tokens;
