@@ -347,8 +347,11 @@ __global__ void softmax_kernel(const T* in, std::size_t outer, std::size_t len, 
         const std::size_t o = q / inner, i = q % inner;
         const T* s = in + o * len * inner + i;
         T* d = out + o * len * inner + i;
-        T mx = -std::numeric_limits<T>::infinity();
-        for (std::size_t l = 0; l < len; ++l) mx = fmax(mx, s[l * inner]);
+        T mx = -static_cast<T>(INFINITY);
+        for (std::size_t l = 0; l < len; ++l) {  // std::max's order: a NaN entry is skipped
+            const T v = s[l * inner];
+            mx = mx < v ? v : mx;
+        }
         T sum = T(0);
         for (std::size_t l = 0; l < len; ++l) sum += dev_exp(s[l * inner] - mx);
         if (log) {
