@@ -5,7 +5,10 @@
 #   3. install the release build into a temporary prefix; build and run tests/consumer
 #      against it (find_package(nnlite) + nnlite::nnlite, as a user would), then again
 #      with nnlite vendored through add_subdirectory()
-#   4. asan preset (ASan + UBSan, -O1): configure, build the same suites and examples
+#   4. cuda preset, only where nvcc exists: configure, build the CUDA suite
+#      (tests/cuda, nvcc for sm_80 + sm_90) and run it; without a GPU its cases report
+#      "skipped: no CUDA device", so this stage proves the CUDA code still compiles
+#   5. asan preset (ASan + UBSan, -O1): configure, build the same suites and examples
 #      (not the compile-only header check, done in 2), ctest
 # Stops at the first failure with a non-zero exit. The last thing printed is the asan
 # ctest run's own summary.
@@ -84,6 +87,18 @@ cmake -S tests/consumer -B "$consumer_dir-subdir" -G Ninja -DCMAKE_BUILD_TYPE=Re
 cmake --build "$consumer_dir-subdir" --parallel "$jobs"
 "$consumer_dir-subdir/app"
 end_stage
+
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+    begin_stage "cuda: configure + build + run CUDA suite"
+    cmake --preset cuda -B "$build_root/cuda"
+    # One nvcc job: the CUDA TU needs ~2 GB and the machine is shared.
+    cmake --build "$build_root/cuda" --target test_cuda_backend --parallel 1
+    ctest --test-dir "$build_root/cuda" -R '^test_cuda_backend$' --output-on-failure \
+        --no-tests=error --timeout 900
+    end_stage
+else
+    echo "==> cuda stage skipped: no nvcc on this machine"
+fi
 
 begin_stage "asan: configure + build"
 configure_and_build asan

@@ -9,6 +9,15 @@
 
 namespace nnlite {
 
+/// Where a run of 32-bit draws comes from: word j of the run is word (first_word + j) % 4
+/// of Philox block first_block + (first_word + j) / 4 under `key`. A device kernel given
+/// this produces exactly the words Generator::next_u32() would, in parallel.
+struct PhiloxRange {
+    std::uint64_t key = 0;
+    std::uint64_t first_block = 0;
+    unsigned first_word = 0;
+};
+
 class Generator {
   public:
     explicit Generator(std::uint64_t seed = 0x5eedULL) { manual_seed(seed); }
@@ -16,6 +25,7 @@ class Generator {
     void manual_seed(std::uint64_t seed) {
         seed_ = seed;
         counter_ = 0;
+        pos_ = 4;
         have_spare_ = false;
     }
     std::uint64_t seed() const { return seed_; }
@@ -64,6 +74,25 @@ class Generator {
     std::uint32_t next_u32() {
         if (pos_ == 4 || counter_ == 0) refill();
         return block_[pos_++];
+    }
+    /// Reserves the next n 32-bit draws (the stream advances exactly as n next_u32() calls
+    /// would) and says where they come from, for kernels that draw them in parallel.
+    PhiloxRange reserve_u32(std::uint64_t n) {
+        PhiloxRange r;
+        r.key = seed_;
+        if (pos_ == 4 || counter_ == 0) {
+            r.first_block = counter_;
+        } else {  // words pos_.. of the current block (counter_ - 1) are still unused
+            r.first_block = counter_ - 1;
+            r.first_word = static_cast<unsigned>(pos_);
+        }
+        if (n == 0) return r;
+        const std::uint64_t last = r.first_word + n - 1;  // relative to first_block
+        const std::uint64_t last_block = r.first_block + last / 4;
+        block_ = philox(seed_, last_block);
+        counter_ = last_block + 1;
+        pos_ = static_cast<int>(last % 4) + 1;
+        return r;
     }
     std::uint64_t next_u64() {
         const std::uint64_t hi = next_u32();

@@ -12,6 +12,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -203,6 +204,30 @@ class Tensor {
         Tensor c = empty(shape());
         kernels<B>::copy(c.data(), data(), numel());
         return c;
+    }
+
+    /// A copy of this tensor on backend B2 (host<->device copy). The copy is a new leaf:
+    /// it requires grad when this tensor does, and gradients do not flow back across the
+    /// copy (train on one backend; move parameters, not graphs). On the same backend it
+    /// returns this handle, like torch's .to() when nothing changes.
+    template <class B2>
+    Tensor<T, B2> to() const {
+        if constexpr (std::is_same_v<B2, B>) {
+            return *this;
+        } else {
+            auto out = Tensor<T, B2>::empty(shape());
+            if constexpr (std::is_same_v<B, cpu>) {
+                B2::copy_from_host(out.data(), data(), numel());
+            } else if constexpr (std::is_same_v<B2, cpu>) {
+                B::copy_to_host(out.data(), data(), numel());
+            } else {
+                const std::vector<T> host = to_vector();
+                B2::copy_from_host(out.data(), host.data(), host.size());
+            }
+            if constexpr (is_floating_v<T>)
+                if (requires_grad()) out.requires_grad_(true);
+            return out;
+        }
     }
 
     impl_type& impl() const {

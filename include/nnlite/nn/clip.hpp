@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "nnlite/autograd/grad_mode.hpp"
+#include "nnlite/backend/cpu/training_kernels.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/tensor.hpp"
 
@@ -41,28 +42,14 @@ double clip_grad_norm(const std::vector<Tensor<T, B>>& params, double max_norm,
     if (grads.empty()) return 0.0;
 
     const bool inf_norm = std::isinf(norm_type);
-    double acc = 0.0;
-    bool saw_nan = false;
-    for (const auto& g : grads) {
-        const auto v = g.to_vector();
-        for (const T x : v) {
-            const double a = std::abs(static_cast<double>(x));
-            if (std::isnan(a)) saw_nan = true;
-            if (inf_norm)
-                acc = std::max(acc, a);
-            else if (norm_type == 2.0)
-                acc += a * a;
-            else if (norm_type == 1.0)
-                acc += a;
-            else
-                acc += std::pow(a, norm_type);
-        }
-    }
-    double total = inf_norm           ? acc
-                   : norm_type == 2.0 ? std::sqrt(acc)
-                   : norm_type == 1.0 ? acc
-                                      : std::pow(acc, 1.0 / norm_type);
-    if (saw_nan) total = std::numeric_limits<double>::quiet_NaN();
+    NormAccumulator acc;  // per-element work on the gradients' backend; scalars on the host
+    for (const auto& g : grads)
+        training_kernels<B>::norm_accumulate(g.data(), g.numel(), norm_type, acc);
+    double total = inf_norm           ? acc.acc
+                   : norm_type == 2.0 ? std::sqrt(acc.acc)
+                   : norm_type == 1.0 ? acc.acc
+                                      : std::pow(acc.acc, 1.0 / norm_type);
+    if (acc.saw_nan) total = std::numeric_limits<double>::quiet_NaN();
     if (!std::isfinite(total)) {
         check<ValueError>(!error_if_nonfinite, "clip_grad_norm: the total norm of order ",
                           norm_type, " of the gradients is ", total,
@@ -86,9 +73,7 @@ void clip_grad_value(const std::vector<Tensor<T, B>>& params, double clip_value)
     for (const auto& p : params) {
         if (!p.defined() || !p.grad().defined()) continue;
         auto g = p.grad();
-        auto v = g.to_vector();
-        for (auto& x : v) x = x < lo ? lo : (x > hi ? hi : x);  // nan stays nan, as clamp
-        B::copy_from_host(g.data(), v.data(), v.size());
+        training_kernels<B>::clamp(g.data(), g.numel(), lo, hi);  // nan stays nan, as clamp
     }
 }
 

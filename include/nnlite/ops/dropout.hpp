@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nnlite/autograd/engine.hpp"
+#include "nnlite/backend/cpu/training_kernels.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
 #include "nnlite/core/tensor.hpp"
@@ -35,6 +36,22 @@ std::vector<T> dropout_mask(std::size_t n, double p, Generator& gen) {
     return mask;
 }
 
+/// The same mask as dropout_mask(), made on backend B: the draws are reserved from `gen`
+/// (it advances exactly as dropout_mask would) and each element's Philox word is computed
+/// where the mask lives, so CPU and CUDA give the same mask for the same generator state.
+template <class T, class B>
+Tensor<T, B> dropout_mask_tensor(const Shape& shape, double p, Generator& gen) {
+    auto mask = Tensor<T, B>::empty(shape);
+    const std::size_t n = mask.numel();
+    if (p >= 1.0) {
+        kernels<B>::fill(mask.data(), n, T(0));
+        return mask;
+    }
+    const PhiloxRange range = gen.reserve_u32(n);
+    training_kernels<B>::dropout_mask(mask.data(), n, p, static_cast<T>(1.0 / (1.0 - p)), range);
+    return mask;
+}
+
 /// Dropout of x with drop probability p. When !training or p == 0 it returns x itself
 /// (the same handle, like PyTorch); otherwise x * mask, recorded for autograd.
 template <class T, class B>
@@ -42,7 +59,7 @@ Tensor<T, B> dropout(const Tensor<T, B>& x, double p, bool training,
                      Generator& gen = default_generator()) {
     check_dropout_probability(p, "dropout");
     if (!training || p == 0.0) return x;
-    auto mask = Tensor<T, B>::from(dropout_mask<T>(x.numel(), p, gen), x.shape());
+    auto mask = dropout_mask_tensor<T, B>(x.shape(), p, gen);
     auto out = Tensor<T, B>::empty(x.shape());
     kernels<B>::binary(BinaryOp::mul, x.shape(), out.data(), x.data(), x.shape(), mask.data(),
                        mask.shape());

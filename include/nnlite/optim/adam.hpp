@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "nnlite/autograd/grad_mode.hpp"
+#include "nnlite/backend/cpu/training_kernels.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/tensor.hpp"
 #include "nnlite/optim/optimizer.hpp"
@@ -130,31 +131,26 @@ class AdamBase : public Optimizer<T, B> {
             T* m = this->buffer(i, "exp_avg", shape).data();
             T* v = this->buffer(i, "exp_avg_sq", shape).data();
             T* vmax = c.amsgrad ? this->buffer(i, "max_exp_avg_sq", shape).data() : nullptr;
-            step_t.data()[0] += T(1);
-            const double t = static_cast<double>(step_t.data()[0]);
+            // The step count lives in a (host-read) scalar tensor so it round-trips through
+            // the optimizer's state dict; item() works on every backend.
+            const T step = step_t.item() + T(1);
+            B::copy_from_host(step_t.data(), &step, 1);
+            const double t = static_cast<double>(step);
             const double bias_correction1 = 1.0 - std::pow(c.beta1, t);
             const double bias_correction2 = 1.0 - std::pow(c.beta2, t);
-            const T step_size = static_cast<T>(this->lr_ / bias_correction1);
-            const T bc2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
-
-            T* pd = p.data();
-            const T* gd = g.data();
-            const std::size_t n = p.numel();
-            if (c.decoupled && c.weight_decay != 0.0)
-                for (std::size_t j = 0; j < n; ++j) pd[j] = pd[j] * decay_factor;
-            for (std::size_t j = 0; j < n; ++j) {
-                T gj = c.maximize ? -gd[j] : gd[j];
-                if (l2 != T(0)) gj = gj + l2 * pd[j];
-                m[j] = m[j] * beta1 + one_minus_beta1 * gj;
-                v[j] = v[j] * beta2 + one_minus_beta2 * (gj * gj);
-                T second = v[j];
-                if (vmax) {
-                    vmax[j] = std::max(vmax[j], v[j]);
-                    second = vmax[j];
-                }
-                const T denom = std::sqrt(second) / bc2_sqrt + eps;
-                pd[j] = pd[j] + (-step_size) * (m[j] / denom);
-            }
+            AdamStepParams<T> sp{};
+            sp.beta1 = beta1;
+            sp.beta2 = beta2;
+            sp.one_minus_beta1 = one_minus_beta1;
+            sp.one_minus_beta2 = one_minus_beta2;
+            sp.eps = eps;
+            sp.l2 = l2;
+            sp.decay_factor = decay_factor;
+            sp.decoupled_decay = c.decoupled && c.weight_decay != 0.0;
+            sp.maximize = c.maximize;
+            sp.step_size = static_cast<T>(this->lr_ / bias_correction1);
+            sp.bc2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
+            training_kernels<B>::adam_step(p.data(), g.data(), m, v, vmax, p.numel(), sp);
         }
         ++this->steps_;
     }

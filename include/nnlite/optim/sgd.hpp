@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nnlite/autograd/grad_mode.hpp"
+#include "nnlite/backend/cpu/training_kernels.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/tensor.hpp"
 #include "nnlite/optim/optimizer.hpp"
@@ -77,20 +78,18 @@ class SGD : public Optimizer<T, B> {
             auto& p = this->params_[i];
             const tensor_type g = p.grad();
             if (!g.defined()) continue;
-            const std::size_t n = p.numel();
-            T* pd = p.data();
-            const T* gd = g.data();
             const bool first = !this->has_state(i);
             T* buf = use_momentum ? this->buffer(i, "momentum_buffer", p.shape()).data() : nullptr;
-            for (std::size_t j = 0; j < n; ++j) {
-                T d = options_.maximize() ? -gd[j] : gd[j];
-                if (wd != T(0)) d = d + wd * pd[j];
-                if (use_momentum) {
-                    buf[j] = first ? d : buf[j] * mom + one_minus_damp * d;
-                    d = options_.nesterov() ? d + mom * buf[j] : buf[j];
-                }
-                pd[j] = pd[j] + (-lr) * d;
-            }
+            SGDStepParams<T> sp{};
+            sp.lr = lr;
+            sp.weight_decay = wd;
+            sp.momentum = mom;
+            sp.one_minus_dampening = one_minus_damp;
+            sp.use_momentum = use_momentum;
+            sp.nesterov = options_.nesterov();
+            sp.maximize = options_.maximize();
+            sp.first = first;
+            training_kernels<B>::sgd_step(p.data(), g.data(), buf, p.numel(), sp);
         }
         ++this->steps_;
     }

@@ -1,0 +1,206 @@
+// training_kernels<cuda>: fused optimizer steps, gradient-norm reduction, clamping and
+// dropout masks on the device (contracts in backend/cpu/training_kernels.hpp).
+//
+// - adam_step / sgd_step: one thread per element does the whole update (decay, moments,
+//   parameter) in one pass over memory: the fused Adam/AdamW of the issue.
+// - norm_accumulate: a block-wise tree reduction in double, partial results summed on the
+//   host; the norm equals the CPU's up to summation order (not bit-identical).
+// - dropout_mask: one thread per Philox block computes the same 32-bit words as
+//   Generator::next_u32() on the host, so a seed gives the same mask on both backends.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "nnlite/backend/cpu/training_kernels.hpp"
+#include "nnlite/backend/cuda/kernels.cuh"
+#include "nnlite/backend/cuda/storage.cuh"
+#include "nnlite/core/random.hpp"
+
+namespace nnlite {
+
+namespace cuda_detail {
+
+template <class T>
+__global__ void adam_step_kernel(T* pd, const T* gd, T* m, T* v, T* vmax, std::size_t n,
+                                 AdamStepParams<T> c) {
+    NNLITE_CUDA_FOR(j, n) {
+        T p = pd[j];
+        if (c.decoupled_decay) p = p * c.decay_factor;
+        T gj = c.maximize ? -gd[j] : gd[j];
+        if (c.l2 != T(0)) gj = gj + c.l2 * p;
+        const T mj = m[j] * c.beta1 + c.one_minus_beta1 * gj;
+        const T vj = v[j] * c.beta2 + c.one_minus_beta2 * (gj * gj);
+        m[j] = mj;
+        v[j] = vj;
+        T second = vj;
+        if (vmax) {
+            const T mx = vmax[j] < vj ? vj : vmax[j];  // std::max's NaN behaviour
+            vmax[j] = mx;
+            second = mx;
+        }
+        const T denom = dev_sqrt(second) / c.bc2_sqrt + c.eps;
+        pd[j] = p + (-c.step_size) * (mj / denom);
+    }
+}
+
+template <class T>
+__global__ void sgd_step_kernel(T* pd, const T* gd, T* buf, std::size_t n, SGDStepParams<T> c) {
+    NNLITE_CUDA_FOR(j, n) {
+        const T p = pd[j];
+        T d = c.maximize ? -gd[j] : gd[j];
+        if (c.weight_decay != T(0)) d = d + c.weight_decay * p;
+        if (c.use_momentum) {
+            const T b = c.first ? d : buf[j] * c.momentum + c.one_minus_dampening * d;
+            buf[j] = b;
+            d = c.nesterov ? d + c.momentum * b : b;
+        }
+        pd[j] = p + (-c.lr) * d;
+    }
+}
+
+constexpr unsigned norm_blocks_max = 1024;
+
+/// Each block writes the sum (or max) of |g|^q over its grid-stride share to partial[b],
+/// and sets *saw_nan when it met a NaN.
+template <class T>
+__global__ void norm_partial_kernel(const T* g, std::size_t n, double q, int mode, double* partial,
+                                    int* saw_nan) {
+    __shared__ double shared[block_size];
+    double acc = 0.0;
+    bool nan_here = false;
+    NNLITE_CUDA_FOR(i, n) {
+        const double a = fabs(static_cast<double>(g[i]));
+        if (isnan(a)) nan_here = true;
+        if (mode == 0)
+            acc = fmax(acc, a);
+        else if (mode == 2)
+            acc += a * a;
+        else if (mode == 1)
+            acc += a;
+        else
+            acc += pow(a, q);
+    }
+    if (nan_here) *saw_nan = 1;
+    shared[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s)
+            shared[threadIdx.x] = mode == 0 ? fmax(shared[threadIdx.x], shared[threadIdx.x + s])
+                                            : shared[threadIdx.x] + shared[threadIdx.x + s];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) partial[blockIdx.x] = shared[0];
+}
+
+template <class T>
+__global__ void clamp_kernel(T* g, std::size_t n, T lo, T hi) {
+    NNLITE_CUDA_FOR(i, n) {
+        const T x = g[i];
+        g[i] = x < lo ? lo : (x > hi ? hi : x);
+    }
+}
+
+/// Philox4x32-10, the same rounds as Generator::philox on the host.
+__device__ inline void dev_philox(std::uint64_t key, std::uint64_t ctr, std::uint32_t out[4]) {
+    std::uint32_t c0 = static_cast<std::uint32_t>(ctr), c1 = static_cast<std::uint32_t>(ctr >> 32);
+    std::uint32_t c2 = 0, c3 = 0;
+    std::uint32_t k0 = static_cast<std::uint32_t>(key), k1 = static_cast<std::uint32_t>(key >> 32);
+    for (int round = 0; round < 10; ++round) {
+        const std::uint64_t p0 = 0xD2511F53ULL * c0;
+        const std::uint64_t p1 = 0xCD9E8D57ULL * c2;
+        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
+        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
+        c1 = static_cast<std::uint32_t>(p1);
+        c3 = static_cast<std::uint32_t>(p0);
+        c0 = n0;
+        c2 = n2;
+        k0 += 0x9E3779B9U;
+        k1 += 0xBB67AE85U;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+template <class T>
+__global__ void dropout_mask_kernel(T* mask, std::size_t n, double p, T scale, PhiloxRange r,
+                                    std::size_t blocks) {
+    NNLITE_CUDA_FOR(b, blocks) {
+        std::uint32_t words[4];
+        dev_philox(r.key, r.first_block + b, words);
+        for (unsigned w = 0; w < 4; ++w) {
+            const std::size_t pos = b * 4 + w;  // word index from first_block's word 0
+            if (pos < r.first_word) continue;
+            const std::size_t j = pos - r.first_word;
+            if (j >= n) break;
+            mask[j] = static_cast<double>(words[w]) / 4294967296.0 >= p ? scale : T(0);
+        }
+    }
+}
+
+}  // namespace cuda_detail
+
+template <>
+struct training_kernels<cuda> {
+    template <class T>
+    static void adam_step(T* pd, const T* gd, T* m, T* v, T* vmax, std::size_t n,
+                          const AdamStepParams<T>& c) {
+        if (n == 0) return;
+        cuda_detail::adam_step_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
+                                        cuda_detail::stream()>>>(pd, gd, m, v, vmax, n, c);
+        cuda_detail::check_launch("adam_step_kernel");
+    }
+    template <class T>
+    static void sgd_step(T* pd, const T* gd, T* buf, std::size_t n, const SGDStepParams<T>& c) {
+        if (n == 0) return;
+        cuda_detail::sgd_step_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
+                                       cuda_detail::stream()>>>(pd, gd, buf, n, c);
+        cuda_detail::check_launch("sgd_step_kernel");
+    }
+    template <class T>
+    static void norm_accumulate(const T* g, std::size_t n, double norm_type, NormAccumulator& acc) {
+        if (n == 0) return;
+        const int mode = std::isinf(norm_type) ? 0
+                         : norm_type == 2.0    ? 2
+                         : norm_type == 1.0    ? 1
+                                               : 3;
+        const unsigned blocks = std::min(cuda_detail::grid_for(n), cuda_detail::norm_blocks_max);
+        cuda_detail::DeviceBuffer<double> partial(blocks);
+        cuda_detail::DeviceBuffer<int> saw_nan(1);
+        kernels<cuda>::fill(saw_nan.data(), 1, 0);
+        cuda_detail::
+            norm_partial_kernel<<<blocks, cuda_detail::block_size, 0, cuda_detail::stream()>>>(
+                g, n, norm_type, mode, partial.data(), saw_nan.data());
+        cuda_detail::check_launch("norm_partial_kernel");
+        std::vector<double> host(blocks);
+        int nan_flag = 0;
+        cuda::copy_to_host(host.data(), partial.data(), blocks);
+        cuda::copy_to_host(&nan_flag, saw_nan.data(), 1);
+        for (const double x : host) acc.acc = mode == 0 ? std::max(acc.acc, x) : acc.acc + x;
+        if (nan_flag) acc.saw_nan = true;
+    }
+    template <class T>
+    static void clamp(T* g, std::size_t n, T lo, T hi) {
+        if (n == 0) return;
+        cuda_detail::clamp_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
+                                    cuda_detail::stream()>>>(g, n, lo, hi);
+        cuda_detail::check_launch("clamp_kernel");
+    }
+    template <class T>
+    static void dropout_mask(T* mask, std::size_t n, double p, T scale, const PhiloxRange& r) {
+        if (n == 0) return;
+        const std::size_t blocks = (r.first_word + n + 3) / 4;
+        cuda_detail::dropout_mask_kernel<<<cuda_detail::grid_for(blocks), cuda_detail::block_size,
+                                           0, cuda_detail::stream()>>>(mask, n, p, scale, r,
+                                                                       blocks);
+        cuda_detail::check_launch("dropout_mask_kernel");
+    }
+};
+
+}  // namespace nnlite
