@@ -7,7 +7,34 @@
 #include <cmath>
 #include <cstdint>
 
+#include "nnlite/core/host_device.hpp"
+
 namespace nnlite {
+
+/// Philox4x32-10 (Salmon et al., SC 2011): the block of four 32-bit words for
+/// (key, counter). Shared by Generator and the CUDA kernels that draw the same stream.
+NNLITE_HOST_DEVICE inline void philox4x32_10(std::uint64_t key, std::uint64_t ctr,
+                                             std::uint32_t out[4]) {
+    std::uint32_t c0 = static_cast<std::uint32_t>(ctr), c1 = static_cast<std::uint32_t>(ctr >> 32);
+    std::uint32_t c2 = 0, c3 = 0;
+    std::uint32_t k0 = static_cast<std::uint32_t>(key), k1 = static_cast<std::uint32_t>(key >> 32);
+    for (int round = 0; round < 10; ++round) {
+        const std::uint64_t p0 = 0xD2511F53ULL * c0;
+        const std::uint64_t p1 = 0xCD9E8D57ULL * c2;
+        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
+        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
+        c1 = static_cast<std::uint32_t>(p1);
+        c3 = static_cast<std::uint32_t>(p0);
+        c0 = n0;
+        c2 = n2;
+        k0 += 0x9E3779B9U;
+        k1 += 0xBB67AE85U;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
 
 /// Where a run of 32-bit draws comes from: word j of the run is word (first_word + j) % 4
 /// of Philox block first_block + (first_word + j) / 4 under `key`. A device kernel given
@@ -51,24 +78,9 @@ class Generator {
 
     /// Philox4x32-10 block for (key, counter): four independent 32-bit words.
     static std::array<std::uint32_t, 4> philox(std::uint64_t key, std::uint64_t ctr) {
-        std::uint32_t c0 = static_cast<std::uint32_t>(ctr),
-                      c1 = static_cast<std::uint32_t>(ctr >> 32);
-        std::uint32_t c2 = 0, c3 = 0;
-        std::uint32_t k0 = static_cast<std::uint32_t>(key),
-                      k1 = static_cast<std::uint32_t>(key >> 32);
-        for (int round = 0; round < 10; ++round) {
-            const std::uint64_t p0 = 0xD2511F53ULL * c0;
-            const std::uint64_t p1 = 0xCD9E8D57ULL * c2;
-            const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
-            const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
-            c1 = static_cast<std::uint32_t>(p1);
-            c3 = static_cast<std::uint32_t>(p0);
-            c0 = n0;
-            c2 = n2;
-            k0 += 0x9E3779B9U;
-            k1 += 0xBB67AE85U;
-        }
-        return {c0, c1, c2, c3};
+        std::array<std::uint32_t, 4> out;
+        philox4x32_10(key, ctr, out.data());
+        return out;
     }
 
     std::uint32_t next_u32() {

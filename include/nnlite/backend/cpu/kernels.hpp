@@ -13,6 +13,7 @@
 
 #include "nnlite/backend/cpu/blas.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
+#include "nnlite/core/host_device.hpp"
 #include "nnlite/core/shape.hpp"
 
 namespace nnlite {
@@ -56,7 +57,7 @@ void for_each_row(const Shape& shape, const std::vector<std::size_t>& sa,
 }
 
 template <class T>
-inline T apply_binary(BinaryOp op, T a, T b) {
+NNLITE_HOST_DEVICE inline T apply_binary(BinaryOp op, T a, T b) {
     switch (op) {
         case BinaryOp::add:
             return a + b;

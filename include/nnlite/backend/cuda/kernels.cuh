@@ -126,21 +126,6 @@ __device__ inline void strided_offsets(const Strided& s, std::size_t i, std::siz
 }
 
 template <class T>
-__device__ inline T dev_binary(BinaryOp op, T a, T b) {
-    switch (op) {
-        case BinaryOp::add:
-            return a + b;
-        case BinaryOp::sub:
-            return a - b;
-        case BinaryOp::mul:
-            return a * b;
-        case BinaryOp::div:
-            return a / b;
-    }
-    return T(0);
-}
-
-template <class T>
 __global__ void fill_kernel(T* p, std::size_t n, T v) {
     NNLITE_CUDA_FOR(i, n) p[i] = v;
 }
@@ -154,11 +139,11 @@ __global__ void scale_kernel(T* y, std::size_t n, T alpha) {
 }
 template <class T>
 __global__ void binary_same_kernel(BinaryOp op, T* out, const T* a, const T* b, std::size_t n) {
-    NNLITE_CUDA_FOR(i, n) out[i] = dev_binary(op, a[i], b[i]);
+    NNLITE_CUDA_FOR(i, n) out[i] = nnlite::detail::apply_binary(op, a[i], b[i]);
 }
 template <class T>
 __global__ void binary_scalar_kernel(BinaryOp op, T* out, const T* a, const T* b, std::size_t n) {
-    NNLITE_CUDA_FOR(i, n) out[i] = dev_binary(op, a[i], b[0]);
+    NNLITE_CUDA_FOR(i, n) out[i] = nnlite::detail::apply_binary(op, a[i], b[0]);
 }
 template <class T>
 __global__ void binary_broadcast_kernel(BinaryOp op, Strided s, T* out, const T* a, const T* b,
@@ -166,7 +151,7 @@ __global__ void binary_broadcast_kernel(BinaryOp op, Strided s, T* out, const T*
     NNLITE_CUDA_FOR(i, n) {
         std::size_t oa, ob;
         strided_offsets(s, i, oa, ob);
-        out[i] = dev_binary(op, a[oa], b[ob]);
+        out[i] = nnlite::detail::apply_binary(op, a[oa], b[ob]);
     }
 }
 template <class T>

@@ -105,35 +105,12 @@ __global__ void clamp_kernel(T* g, std::size_t n, T lo, T hi) {
     }
 }
 
-/// Philox4x32-10, the same rounds as Generator::philox on the host.
-__device__ inline void dev_philox(std::uint64_t key, std::uint64_t ctr, std::uint32_t out[4]) {
-    std::uint32_t c0 = static_cast<std::uint32_t>(ctr), c1 = static_cast<std::uint32_t>(ctr >> 32);
-    std::uint32_t c2 = 0, c3 = 0;
-    std::uint32_t k0 = static_cast<std::uint32_t>(key), k1 = static_cast<std::uint32_t>(key >> 32);
-    for (int round = 0; round < 10; ++round) {
-        const std::uint64_t p0 = 0xD2511F53ULL * c0;
-        const std::uint64_t p1 = 0xCD9E8D57ULL * c2;
-        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
-        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
-        c1 = static_cast<std::uint32_t>(p1);
-        c3 = static_cast<std::uint32_t>(p0);
-        c0 = n0;
-        c2 = n2;
-        k0 += 0x9E3779B9U;
-        k1 += 0xBB67AE85U;
-    }
-    out[0] = c0;
-    out[1] = c1;
-    out[2] = c2;
-    out[3] = c3;
-}
-
 template <class T>
 __global__ void dropout_mask_kernel(T* mask, std::size_t n, double p, T scale, PhiloxRange r,
                                     std::size_t blocks) {
     NNLITE_CUDA_FOR(b, blocks) {
         std::uint32_t words[4];
-        dev_philox(r.key, r.first_block + b, words);
+        philox4x32_10(r.key, r.first_block + b, words);
         for (unsigned w = 0; w < 4; ++w) {
             const std::size_t pos = b * 4 + w;  // word index from first_block's word 0
             if (pos < r.first_word) continue;
