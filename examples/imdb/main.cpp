@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
     s->add_option("--max-seconds", serve.max_seconds, "stop after this many seconds (tests)");
 
     CLI11_PARSE(app, argc, argv);
+    // Line-buffered even into a log file or pipe, so progress shows up as it happens.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
         if (threads > 0) nnlite::set_num_threads(threads);
         if (*t) {
