@@ -37,7 +37,7 @@ ROOT = os.path.dirname(HERE)
 CONFIGS = {
     # name: vocab, emb, hidden, layers, bidirectional, batch, max_len
     "seed": (10002, 128, 256, 2, True, 64, 256),
-    "cpu": (10002, 64, 64, 1, True, 64, 256),
+    "cpu": (20002, 96, 64, 1, True, 64, 256),
     "uni1": (10002, 128, 256, 1, False, 64, 256),
 }
 MASK = (1 << 64) - 1

@@ -70,7 +70,7 @@ struct Config {
 const std::vector<Config>& configs() {
     static const std::vector<Config> all = {
         {"seed", 10002, 128, 256, 2, true, 64, 256},
-        {"cpu", 10002, 64, 64, 1, true, 64, 256},
+        {"cpu", 20002, 96, 64, 1, true, 64, 256},
         {"uni1", 10002, 128, 256, 1, false, 64, 256},
     };
     return all;
