@@ -33,6 +33,7 @@
 #include <numeric>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -392,6 +393,20 @@ void run_pair_concurrently(F0&& f0, F1&& f1) {
     if (err1) std::rethrow_exception(err1);
 }
 
+/// The two directions of a bidirectional layer: concurrently on the CPU (above); one after
+/// the other on other backends, whose work is enqueued on one stream with one cuBLAS handle
+/// (a handle must not be used by two host threads at once, and the GPU already runs each
+/// step's kernels in parallel).
+template <class B, class F0, class F1>
+void run_directions(F0&& f0, F1&& f1) {
+    if constexpr (std::is_same_v<B, cpu>) {
+        run_pair_concurrently(std::forward<F0>(f0), std::forward<F1>(f1));
+    } else {
+        f0();
+        f1();
+    }
+}
+
 }  // namespace detail
 
 /// One LSTM layer, one direction, over a time-major batch; see the file comment.
@@ -463,7 +478,7 @@ std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer
         res[d] = detail::lstm_layer_forward(sv[d].get(), x, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih,
                                             p.b_hh, need_grad);
     };
-    detail::run_pair_concurrently([&] { run(0); }, [&] { run(1); });
+    detail::run_directions<B>([&] { run(0); }, [&] { run(1); });
     if (need_grad) {
         const Tensor<T, B> none = Tensor<T, B>::empty({0});
         auto or_none = [&](const Tensor<T, B>& t) { return t.defined() ? t : none; };
@@ -477,7 +492,7 @@ std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer
             {res[0].output, res[0].h_n, res[0].c_n, res[1].output, res[1].h_n, res[1].c_n},
             [sf, sr](const auto& g) {
                 std::vector<Tensor<T, B>> gf, gr;
-                detail::run_pair_concurrently(
+                detail::run_directions<B>(
                     [&] {
                         gf = detail::lstm_layer_backward(*sf, {g[0], g[1], g[2]});
                     },
