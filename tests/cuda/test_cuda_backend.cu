@@ -152,7 +152,7 @@ TEST_CASE("cuda vs cpu: reductions, softmax, matmul, shape and indexing ops") {
                       .template to<Bk>();
         return ops::add(
             ops::index_select(x[0], 0, idx),
-            ops::sum(ops::gather(ops::narrow(x[0], 0, 0, 2), 0, ops::narrow(gi, 0, 0, 2)), 0,
+            ops::sum(ops::gather(ops::narrow(x[0], 0, 0, 2), 1, ops::narrow(gi, 0, 0, 2)), 0,
                      true));
     });
     compare_backends("bce_with_logits", {{17}}, [](const auto& x) {
