@@ -75,6 +75,10 @@ def torch_worker(args):
     from torch.nn.utils.rnn import pack_padded_sequence
 
     torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    if args.device == "cuda":
+        torch.backends.cudnn.benchmark = False  # cuDNN's default algorithm choice
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     rss_base = rss_mib()
     cfg = CONFIGS[args.config]
     vocab, emb, hidden, layers, bidir, batch, max_len = cfg
@@ -93,7 +97,8 @@ def torch_worker(args):
             ids[: lens[j], j] = torch.tensor(
                 [2 + splitmix64(k * 1000003 + j * 4099 + s) % (vocab - 2) for s in range(lens[j])])
         y = torch.tensor([float(splitmix64(k * 7 + j) & 1) for j in range(batch)]).view(batch, 1)
-        return ids, (torch.tensor(lens) if pool else None), y, sum(lens)
+        # lengths stay on the host (pack_padded_sequence wants them there)
+        return ids.to(dev), (torch.tensor(lens) if pool else None), y.to(dev), sum(lens)
 
     class Model(tnn.Module):
         def __init__(self):
@@ -112,7 +117,7 @@ def torch_worker(args):
             return self.fc(last)
 
     torch.manual_seed(1234)
-    model = Model()
+    model = Model().to(dev)
     params = list(model.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     loss_fn = tnn.BCEWithLogitsLoss()
@@ -129,6 +134,8 @@ def torch_worker(args):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        loss.item()  # the step is complete (as nnlite's benchmark reads its loss)
+        sync()
         s, cpu = time.perf_counter() - t0, time.process_time() - c0
         if k >= args.warmup:
             train_s.append(s)
@@ -138,7 +145,8 @@ def torch_worker(args):
         for k in range(total):
             ids, lens, y, _ = batches[k]
             t0, c0 = time.perf_counter(), time.process_time()
-            model(ids, lens)
+            model(ids, lens)[0, 0].item()
+            sync()
             s, cpu = time.perf_counter() - t0, time.process_time() - c0
             if k >= args.warmup:
                 infer_s.append(s)
@@ -149,7 +157,8 @@ def torch_worker(args):
     print(json.dumps({
         "impl": "pytorch", "config": args.config, "lengths": args.lengths,
         "threads": torch.get_num_threads(), "steps": args.steps, "batch": batch,
-        "tokens_per_batch": tokens, "torch_version": torch.__version__,
+        "tokens_per_batch": tokens, "torch_version": torch.__version__, "device": args.device,
+        "cudnn_version": torch.backends.cudnn.version() if args.device == "cuda" else None,
         "train_step_s": tr, "train_samples_s": batch / tr, "train_tokens_s": tokens / tr,
         "train_gflops": fb / tr / 1e9,
         "infer_step_s": inf, "infer_samples_s": batch / inf, "infer_tokens_s": tokens / inf,
@@ -254,6 +263,8 @@ def main():
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "imdb",
                                                    "aclImdb_v1_labeled.tar.gz"))
     ap.add_argument("--skip-extras", action="store_true")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="cuda: nnlite's lstm_benchmark_cuda against PyTorch + cuDNN on the GPU")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--config", help=argparse.SUPPRESS)
@@ -261,9 +272,11 @@ def main():
     if args.torch_worker:
         return torch_worker(args)
 
-    exe = os.path.join(args.build, "benchmarks", "lstm_benchmark")
+    name = "lstm_benchmark_cuda" if args.device == "cuda" else "lstm_benchmark"
+    exe = os.path.join(args.build, "benchmarks", name)
     if not os.path.exists(exe):
-        sys.exit("no %s: configure with -DNNLITE_BUILD_BENCHMARKS=ON and build lstm_benchmark" % exe)
+        sys.exit("no %s: configure with -DNNLITE_BUILD_BENCHMARKS=ON%s and build %s"
+                 % (exe, " -DNNLITE_WITH_CUDA=ON" if args.device == "cuda" else "", name))
     env = dict(os.environ, NNLITE_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
@@ -273,7 +286,8 @@ def main():
         for config in args.configs.split(","):
             for lengths in args.lengths.split(","):
                 common = ["--config", config, "--lengths", lengths, "--steps", str(args.steps),
-                          "--warmup", str(args.warmup), "--threads", str(args.threads)]
+                          "--warmup", str(args.warmup), "--threads", str(args.threads),
+                          "--device", args.device]
                 nn_cmd = [exe, "--json", "--lengths-file", args.lengths_file] + common
                 if rnd > 0 or len(sgemm) > 0:
                     nn_cmd.append("--no-sgemm")

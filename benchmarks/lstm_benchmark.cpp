@@ -1,7 +1,11 @@
-// LSTM training and inference throughput on CPU, for named configurations:
+// LSTM training and inference throughput on CPU or GPU, for named configurations:
 //
 //   lstm_benchmark --config seed|cpu|uni1 --lengths fixed|imdb [--steps N] [--threads N]
-//                  [--warmup N] [--lengths-file PATH] [--no-sgemm] [--json]
+//                  [--warmup N] [--lengths-file PATH] [--no-sgemm] [--json] [--device cpu|cuda]
+//
+// lstm_benchmark_cuda (lstm_benchmark_cuda.cu, built with NNLITE_WITH_CUDA=ON) is the same
+// program with the CUDA backend compiled in: --device cuda runs the model on the GPU, and
+// every timed step ends by reading a value back to the host (the step is complete).
 //
 // Model (the showcase's shape): Embedding(vocab, emb, padding_idx 0) -> LSTM (time-major,
 // packed lengths) -> last-state pooling (final forward state, plus the reverse
@@ -92,15 +96,17 @@ std::vector<std::int64_t> read_lengths(const std::string& path) {
     return v;
 }
 
+template <class B>
 struct Batch {
-    Tensor<std::int32_t> ids;           // [T, B], 0 past each length
-    std::vector<std::int64_t> lengths;  // empty: every sequence has T tokens
-    Tensor<float> targets;              // [B, 1]
+    Tensor<std::int32_t, B> ids;        // [T, B], 0 past each length
+    std::vector<std::int64_t> lengths;  // empty: every sequence has T tokens (host side)
+    Tensor<float, B> targets;           // [B, 1]
     std::size_t tokens = 0;
 };
 
-Batch make_batch(const Config& c, const std::vector<std::int64_t>& pool, std::uint64_t k) {
-    Batch b;
+template <class B>
+Batch<B> make_batch(const Config& c, const std::vector<std::int64_t>& pool, std::uint64_t k) {
+    Batch<B> b;
     std::vector<std::int64_t> len(c.batch, static_cast<std::int64_t>(c.max_len));
     if (!pool.empty())
         for (std::size_t j = 0; j < c.batch; ++j)
@@ -116,8 +122,8 @@ Batch make_batch(const Config& c, const std::vector<std::int64_t>& pool, std::ui
         y[j] = static_cast<float>(splitmix64(k * 7 + j) & 1);
         b.tokens += static_cast<std::size_t>(len[j]);
     }
-    b.ids = Tensor<std::int32_t>::from(ids, {T, c.batch});
-    b.targets = Tensor<float>::from(y, {c.batch, 1});
+    b.ids = Tensor<std::int32_t>::from(ids, {T, c.batch}).template to<B>();
+    b.targets = Tensor<float>::from(y, {c.batch, 1}).template to<B>();
     if (!pool.empty()) b.lengths = len;
     return b;
 }
@@ -176,6 +182,7 @@ double median(std::vector<double> v) {
     return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+template <class B>
 class Model {
   public:
     Model(const Config& c, nnlite::Generator& gen)
@@ -187,7 +194,7 @@ class Model {
           fc_(nn::LinearOptions((c.bidirectional ? 2 : 1) * c.hidden, 1), gen) {}
 
     /// Logits [B, 1].
-    Tensor<float> forward(const Batch& b) {
+    Tensor<float, B> forward(const Batch<B>& b) {
         auto x = embedding_.forward(b.ids);  // [T, B, emb]
         auto r = lstm_.forward(x, b.lengths);
         // Last layer's final states: [D, B, H] -> [B, D*H] (forward direction first).
@@ -198,8 +205,8 @@ class Model {
         return fc_.forward(pooled);
     }
 
-    std::vector<Tensor<float>> parameters() const {
-        std::vector<Tensor<float>> p = embedding_.parameters();
+    std::vector<Tensor<float, B>> parameters() const {
+        std::vector<Tensor<float, B>> p = embedding_.parameters();
         for (const auto& m : {lstm_.parameters(), fc_.parameters()})
             p.insert(p.end(), m.begin(), m.end());
         return p;
@@ -207,13 +214,13 @@ class Model {
 
   private:
     Config config_;
-    nn::Embedding<float> embedding_;
-    nn::LSTM<float> lstm_;
-    nn::Linear<float> fc_;
+    nn::Embedding<float, B> embedding_;
+    nn::LSTM<float, B> lstm_;
+    nn::Linear<float, B> fc_;
 };
 
 struct Args {
-    std::string config = "seed", lengths = "fixed", lengths_file;
+    std::string config = "seed", lengths = "fixed", lengths_file, device = "cpu";
     int steps = 3, warmup = 1, threads = 0;
     bool json = false, sgemm = true, train = true, infer = true;
 };
@@ -241,6 +248,8 @@ Args parse(int argc, char** argv) {
             a.threads = std::stoi(value());
         else if (k == "--json")
             a.json = true;
+        else if (k == "--device")
+            a.device = value();
         else if (k == "--no-sgemm")
             a.sgemm = false;
         else if (k == "--train-only")
@@ -251,7 +260,7 @@ Args parse(int argc, char** argv) {
             std::printf(
                 "usage: lstm_benchmark --config seed|cpu|uni1 --lengths fixed|imdb [--steps N]\n"
                 "       [--warmup N] [--threads N] [--lengths-file PATH] [--train-only]\n"
-                "       [--infer-only] [--no-sgemm] [--json]\n");
+                "       [--infer-only] [--no-sgemm] [--json] [--device cpu|cuda]\n");
             std::exit(0);
         } else {
             throw std::runtime_error("unknown argument " + k + " (see --help)");
@@ -259,9 +268,127 @@ Args parse(int argc, char** argv) {
     }
     if (a.lengths != "fixed" && a.lengths != "imdb")
         throw std::runtime_error("--lengths must be fixed or imdb, got " + a.lengths);
+    if (a.device != "cpu" && a.device != "cuda")
+        throw std::runtime_error("--device must be cpu or cuda, got " + a.device);
     if (a.steps < 1 || a.warmup < 0)
         throw std::runtime_error("--steps must be >= 1, --warmup >= 0");
     return a;
+}
+
+/// One benchmark run on backend B; prints the figures.
+template <class B>
+void run(const Args& args, const Config& cfg, int threads, double sgemm, double rss_base) {
+    std::vector<std::int64_t> pool;
+    if (args.lengths == "imdb") pool = read_lengths(args.lengths_file);
+    nnlite::Generator gen(1234);
+    Model<B> model(cfg, gen);
+    const auto params = model.parameters();
+    nnlite::optim::Adam<float, B> adam(params, nnlite::optim::AdamOptions(1e-3));
+
+    const int total = args.warmup + args.steps;
+    std::vector<Batch<B>> batches;
+    for (int k = 0; k < total; ++k)
+        batches.push_back(make_batch<B>(cfg, pool, static_cast<std::uint64_t>(k)));
+
+    std::vector<double> train_s, infer_s, train_cpu, infer_cpu;
+    std::size_t timed_tokens = 0;
+    double loss_sum = 0;
+    for (int k = args.warmup; k < total; ++k) timed_tokens += batches[k].tokens;
+    if (args.train)
+        for (int k = 0; k < total; ++k) {
+            const auto t0 = Clock::now();
+            const double c0 = cpu_seconds();
+            auto loss = ops::bce_with_logits(model.forward(batches[k]), batches[k].targets);
+            loss.backward();
+            nn::clip_grad_norm(params, 1.0);
+            adam.step();
+            adam.zero_grad();
+            const double lv = static_cast<double>(loss.item());  // waits for the device
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            const double cpu = cpu_seconds() - c0;
+            loss_sum += lv;
+            if (k >= args.warmup) {
+                train_s.push_back(s);
+                train_cpu.push_back(cpu);
+            }
+        }
+    const double rss_train = peak_rss_mib();
+    if (args.infer) {
+        nnlite::NoGradGuard no_grad;
+        for (int k = 0; k < total; ++k) {
+            const auto t0 = Clock::now();
+            const double c0 = cpu_seconds();
+            auto logits = model.forward(batches[k]);
+            const double first = static_cast<double>(logits.to_vector()[0]);  // waits
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            const double cpu = cpu_seconds() - c0;
+            loss_sum += first;
+            if (k >= args.warmup) {
+                infer_s.push_back(s);
+                infer_cpu.push_back(cpu);
+            }
+        }
+    }
+    const double rss_peak = peak_rss_mib();
+
+    const double tokens_per_batch = static_cast<double>(timed_tokens) / args.steps;
+    const auto flops = lstm_flops(cfg, static_cast<std::size_t>(tokens_per_batch));
+    const double batch = static_cast<double>(cfg.batch);
+    struct Figure {
+        double seconds = 0, samples = 0, tokens = 0, gflops = 0;
+    };
+    auto figure = [&](const std::vector<double>& t, double fl) {
+        Figure f;
+        if (t.empty()) return f;
+        f.seconds = median(t);
+        f.samples = batch / f.seconds;
+        f.tokens = tokens_per_batch / f.seconds;
+        f.gflops = fl / f.seconds / 1e9;
+        return f;
+    };
+    const Figure tr = figure(train_s, flops.second), inf = figure(infer_s, flops.first);
+    if (args.json) {
+        std::printf(
+            "{\"impl\": \"nnlite\", \"device\": \"%s\", \"config\": \"%s\", \"lengths\": \"%s\", "
+            "\"threads\": %d, "
+            "\"steps\": %d, \"batch\": %zu, \"tokens_per_batch\": %.1f, "
+            "\"sgemm_gflops\": %.2f, "
+            "\"train_step_s\": %.5f, \"train_samples_s\": %.3f, \"train_tokens_s\": %.1f, "
+            "\"train_gflops\": %.3f, "
+            "\"infer_step_s\": %.5f, \"infer_samples_s\": %.3f, \"infer_tokens_s\": %.1f, "
+            "\"infer_gflops\": %.3f, "
+            "\"train_cpu_s\": %.5f, \"infer_cpu_s\": %.5f, "
+            "\"rss_base_mib\": %.1f, \"rss_peak_train_mib\": %.1f, \"rss_peak_mib\": %.1f, "
+            "\"checksum\": %.6g}\n",
+            args.device.c_str(), cfg.name.c_str(), args.lengths.c_str(), threads, args.steps,
+            cfg.batch, tokens_per_batch, sgemm, tr.seconds, tr.samples, tr.tokens, tr.gflops,
+            inf.seconds, inf.samples, inf.tokens, inf.gflops,
+            train_cpu.empty() ? 0.0 : median(train_cpu),
+            infer_cpu.empty() ? 0.0 : median(infer_cpu), rss_base, rss_train, rss_peak, loss_sum);
+    } else {
+        std::printf(
+            "nnlite lstm_benchmark (%s): config %s (vocab %zu, emb %zu, hidden %zu, %zu layer%s, "
+            "%s), "
+            "batch %zu, lengths %s (%.0f tokens/batch), %d thread%s\n",
+            args.device.c_str(), cfg.name.c_str(), cfg.vocab, cfg.emb, cfg.hidden, cfg.layers,
+            cfg.layers > 1 ? "s" : "", cfg.bidirectional ? "bidirectional" : "unidirectional",
+            cfg.batch, args.lengths.c_str(), tokens_per_batch, threads, threads > 1 ? "s" : "");
+        if (args.sgemm) std::printf("  SGEMM 2048^3: %.1f GFLOP/s\n", sgemm);
+        auto line = [&](const char* what, const Figure& f) {
+            if (f.seconds == 0) return;
+            std::printf("  %-9s %8.3f s/step  %9.2f samples/s  %10.0f tokens/s  %7.2f GFLOP/s",
+                        what, f.seconds, f.samples, f.tokens, f.gflops);
+            if (args.sgemm) std::printf("  (%.1f%% of SGEMM)", 100.0 * f.gflops / sgemm);
+            std::printf("\n");
+        };
+        line("train", tr);
+        line("inference", inf);
+        if (!train_cpu.empty()) std::printf("  CPU time per step: train %.3f s", median(train_cpu));
+        if (!infer_cpu.empty()) std::printf("  inference %.3f s", median(infer_cpu));
+        std::printf("\n");
+        std::printf("  peak RSS: %.1f MiB (%.1f MiB before the model; %.1f MiB after training)\n",
+                    rss_peak, rss_base, rss_train);
+    }
 }
 
 }  // namespace
@@ -273,121 +400,22 @@ int main(int argc, char** argv) {
                                      [&](const Config& c) { return c.name == args.config; });
         if (it == configs().end())
             throw std::runtime_error("unknown --config " + args.config + " (seed, cpu, uni1)");
-        const Config& cfg = *it;
         if (args.threads > 0) nnlite::set_num_threads(args.threads);
         const int threads = nnlite::num_threads();
         const double sgemm = args.sgemm ? sgemm_gflops() : 0.0;
         const double rss_base = current_rss_mib();
-
-        std::vector<std::int64_t> pool;
-        if (args.lengths == "imdb") pool = read_lengths(args.lengths_file);
-        nnlite::Generator gen(1234);
-        Model model(cfg, gen);
-        const auto params = model.parameters();
-        nnlite::optim::Adam<float> adam(params, nnlite::optim::AdamOptions(1e-3));
-
-        const int total = args.warmup + args.steps;
-        std::vector<Batch> batches;
-        for (int k = 0; k < total; ++k)
-            batches.push_back(make_batch(cfg, pool, static_cast<std::uint64_t>(k)));
-
-        std::vector<double> train_s, infer_s, train_cpu, infer_cpu;
-        std::size_t timed_tokens = 0;
-        double loss_sum = 0;
-        for (int k = args.warmup; k < total; ++k) timed_tokens += batches[k].tokens;
-        if (args.train)
-            for (int k = 0; k < total; ++k) {
-                const auto t0 = Clock::now();
-                const double c0 = cpu_seconds();
-                auto loss = ops::bce_with_logits(model.forward(batches[k]), batches[k].targets);
-                loss.backward();
-                nn::clip_grad_norm(params, 1.0);
-                adam.step();
-                adam.zero_grad();
-                const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-                const double cpu = cpu_seconds() - c0;
-                loss_sum += static_cast<double>(loss.item());
-                if (k >= args.warmup) {
-                    train_s.push_back(s);
-                    train_cpu.push_back(cpu);
-                }
-            }
-        const double rss_train = peak_rss_mib();
-        if (args.infer) {
-            nnlite::NoGradGuard no_grad;
-            for (int k = 0; k < total; ++k) {
-                const auto t0 = Clock::now();
-                const double c0 = cpu_seconds();
-                auto logits = model.forward(batches[k]);
-                const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-                const double cpu = cpu_seconds() - c0;
-                loss_sum += static_cast<double>(logits.data()[0]);
-                if (k >= args.warmup) {
-                    infer_s.push_back(s);
-                    infer_cpu.push_back(cpu);
-                }
-            }
-        }
-        const double rss_peak = peak_rss_mib();
-
-        const double tokens_per_batch = static_cast<double>(timed_tokens) / args.steps;
-        const auto flops = lstm_flops(cfg, static_cast<std::size_t>(tokens_per_batch));
-        const double B = static_cast<double>(cfg.batch);
-        struct Figure {
-            double seconds = 0, samples = 0, tokens = 0, gflops = 0;
-        };
-        auto figure = [&](const std::vector<double>& t, double fl) {
-            Figure f;
-            if (t.empty()) return f;
-            f.seconds = median(t);
-            f.samples = B / f.seconds;
-            f.tokens = tokens_per_batch / f.seconds;
-            f.gflops = fl / f.seconds / 1e9;
-            return f;
-        };
-        const Figure tr = figure(train_s, flops.second), inf = figure(infer_s, flops.first);
-        if (args.json) {
-            std::printf(
-                "{\"impl\": \"nnlite\", \"config\": \"%s\", \"lengths\": \"%s\", \"threads\": %d, "
-                "\"steps\": %d, \"batch\": %zu, \"tokens_per_batch\": %.1f, "
-                "\"sgemm_gflops\": %.2f, "
-                "\"train_step_s\": %.5f, \"train_samples_s\": %.3f, \"train_tokens_s\": %.1f, "
-                "\"train_gflops\": %.3f, "
-                "\"infer_step_s\": %.5f, \"infer_samples_s\": %.3f, \"infer_tokens_s\": %.1f, "
-                "\"infer_gflops\": %.3f, "
-                "\"train_cpu_s\": %.5f, \"infer_cpu_s\": %.5f, "
-                "\"rss_base_mib\": %.1f, \"rss_peak_train_mib\": %.1f, \"rss_peak_mib\": %.1f, "
-                "\"checksum\": %.6g}\n",
-                cfg.name.c_str(), args.lengths.c_str(), threads, args.steps, cfg.batch,
-                tokens_per_batch, sgemm, tr.seconds, tr.samples, tr.tokens, tr.gflops, inf.seconds,
-                inf.samples, inf.tokens, inf.gflops, train_cpu.empty() ? 0.0 : median(train_cpu),
-                infer_cpu.empty() ? 0.0 : median(infer_cpu), rss_base, rss_train, rss_peak,
-                loss_sum);
+        if (args.device == "cpu") {
+            run<nnlite::cpu>(args, *it, threads, sgemm, rss_base);
         } else {
-            std::printf(
-                "nnlite lstm_benchmark: config %s (vocab %zu, emb %zu, hidden %zu, %zu layer%s, "
-                "%s), "
-                "batch %zu, lengths %s (%.0f tokens/batch), %d thread%s\n",
-                cfg.name.c_str(), cfg.vocab, cfg.emb, cfg.hidden, cfg.layers,
-                cfg.layers > 1 ? "s" : "", cfg.bidirectional ? "bidirectional" : "unidirectional",
-                cfg.batch, args.lengths.c_str(), tokens_per_batch, threads, threads > 1 ? "s" : "");
-            if (args.sgemm) std::printf("  SGEMM 2048^3: %.1f GFLOP/s\n", sgemm);
-            auto line = [&](const char* what, const Figure& f) {
-                if (f.seconds == 0) return;
-                std::printf("  %-9s %8.3f s/step  %9.2f samples/s  %10.0f tokens/s  %7.2f GFLOP/s",
-                            what, f.seconds, f.samples, f.tokens, f.gflops);
-                if (args.sgemm) std::printf("  (%.1f%% of SGEMM)", 100.0 * f.gflops / sgemm);
-                std::printf("\n");
-            };
-            line("train", tr);
-            line("inference", inf);
-            if (!train_cpu.empty())
-                std::printf("  CPU time per step: train %.3f s", median(train_cpu));
-            if (!infer_cpu.empty()) std::printf("  inference %.3f s", median(infer_cpu));
-            std::printf("\n");
-            std::printf(
-                "  peak RSS: %.1f MiB (%.1f MiB before the model; %.1f MiB after training)\n",
-                rss_peak, rss_base, rss_train);
+#ifdef NNLITE_BENCHMARK_CUDA
+            if (!nnlite::is_cuda_available())
+                throw std::runtime_error("--device cuda: no CUDA device is visible");
+            run<nnlite::cuda>(args, *it, threads, sgemm, rss_base);
+#else
+            throw std::runtime_error(
+                "--device cuda: this lstm_benchmark was built without CUDA (build "
+                "lstm_benchmark_cuda with -DNNLITE_WITH_CUDA=ON)");
+#endif
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lstm_benchmark: %s\n", e.what());
