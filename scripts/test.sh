@@ -6,8 +6,10 @@
 #      against it (find_package(nnlite) + nnlite::nnlite, as a user would), then again
 #      with nnlite vendored through add_subdirectory()
 #   4. cuda preset, only where nvcc exists: configure, build the CUDA suite
-#      (tests/cuda, nvcc for sm_80 + sm_90) and run it; without a GPU its cases report
-#      "skipped: no CUDA device", so this stage proves the CUDA code still compiles
+#      (tests/cuda, nvcc for sm_80 + sm_90), imdb_example with --device cuda and
+#      lstm_benchmark_cuda, and run the suite; without a GPU its cases report
+#      "skipped: no CUDA device" (so this stage proves the CUDA code still compiles) and
+#      imdb_example --device cuda must fail with its one-line explanation
 #   5. asan preset (ASan + UBSan, -O1): configure, build the same suites and examples
 #      (not the compile-only header check, done in 2), ctest
 # Stops at the first failure with a non-zero exit. The last thing printed is the asan
@@ -91,10 +93,22 @@ end_stage
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     begin_stage "cuda: configure + build + run CUDA suite"
     cmake --preset cuda -B "$build_root/cuda"
-    # One nvcc job: the CUDA TU needs ~2 GB and the machine is shared.
-    cmake --build "$build_root/cuda" --target test_cuda_backend --parallel 1
+    # The CUDA suite, imdb_example with --device cuda and lstm_benchmark_cuda (each nvcc TU
+    # needs ~2 GB of compiler memory).
+    cmake --build "$build_root/cuda" --target test_cuda_backend imdb_example lstm_benchmark_cuda \
+        --parallel "$jobs"
     ctest --test-dir "$build_root/cuda" -R '^test_cuda_backend$' --output-on-failure \
         --no-tests=error --timeout 900
+    # Without a visible GPU, --device cuda is one line and exit 1 (hidden here so that a
+    # machine with a GPU checks the same).
+    if out=$(CUDA_VISIBLE_DEVICES= "$build_root/cuda/examples/imdb/imdb_example" predict \
+        --device cuda --model examples/imdb/pretrained "good" 2>&1); then
+        echo "imdb_example --device cuda succeeded without a visible GPU: $out" >&2
+        exit 1
+    fi
+    echo "$out" | grep -q '^error: --device cuda: no usable CUDA device' ||
+        { echo "unexpected --device cuda message: $out" >&2; exit 1; }
+    echo "imdb_example --device cuda without a GPU: $out"
     end_stage
 else
     echo "==> cuda stage skipped: no nvcc on this machine"

@@ -45,29 +45,6 @@ Encoded encode_texts(const std::vector<std::string_view>& texts, const nnlite::t
     return out;
 }
 
-std::vector<double> predict_probabilities(SentimentModel& model, const Encoded& encoded,
-                                          const nnlite::text::SequenceOptions& seq,
-                                          std::size_t batch_size) {
-    nnlite::NoGradGuard no_grad;
-    model.eval();
-    std::vector<std::size_t> order(encoded.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return encoded[a].size() > encoded[b].size();
-    });
-    std::vector<double> probs(encoded.size());
-    for (std::size_t begin = 0; begin < order.size(); begin += batch_size) {
-        std::vector<std::size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(begin),
-                                     order.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                         order.size(), begin + batch_size)));
-        auto batch = nnlite::text::pad_batch(encoded, idx, seq);
-        const auto lengths = batch.lengths.to_vector();
-        auto p = nnlite::ops::sigmoid(model.forward(batch.ids, lengths)).to_vector();
-        for (std::size_t i = 0; i < idx.size(); ++i) probs[idx[i]] = static_cast<double>(p[i]);
-    }
-    return probs;
-}
-
 Scores score(const std::vector<double>& probabilities, const std::vector<int>& labels) {
     Scores s;
     if (probabilities.empty()) return s;
@@ -112,7 +89,7 @@ Config read_config(const std::string& path) {
     }
 }
 
-Classifier Classifier::load(const std::string& run_dir) {
+Classifier Classifier::load(const std::string& run_dir, Device device) {
     check<nnlite::IoError>(fs::is_directory(run_dir), "model directory '", run_dir,
                            "' does not exist (train one with `imdb_example train`, or use "
                            "examples/imdb/pretrained)");
@@ -124,26 +101,31 @@ Classifier Classifier::load(const std::string& run_dir) {
     c.config = read_config(config_path);
     c.vocabulary = nnlite::text::Vocabulary::load((fs::path(run_dir) / RunFiles::vocab).string());
     c.tokenizer = make_tokenizer();
-    c.model = std::make_unique<SentimentModel>(c.config, c.vocabulary.size());
     const std::string model_path = (fs::path(run_dir) / RunFiles::model).string();
     // Two different problems, two messages: a file that is not valid safetensors (truncated,
     // overwritten) already says so itself; a valid file with other names or shapes comes from
     // another configuration or vocabulary.
+    // The weights are checked against the configuration on the CPU whatever the device, so
+    // a mismatch reads the same everywhere and a device error is never mistaken for one.
     const auto weights = nnlite::io::load<float>(model_path);
+    auto cpu_model = std::make_unique<InferenceModelOn<nnlite::cpu>>(c.config, c.vocabulary.size());
     try {
-        c.model->load_state_dict(weights);
+        cpu_model->load(weights);
     } catch (const nnlite::Error& e) {
         throw nnlite::FormatError(model_path + " does not match " + config_path + " and " +
                                   RunFiles::vocab +
                                   " (weights from a different preset or run?): " + e.what());
     }
-    c.model->eval();
+    c.device = device;
+    if (device == Device::cuda)
+        c.model = make_cuda_inference_model(c.config, c.vocabulary.size(), weights);
+    else
+        c.model = std::move(cpu_model);
     return c;
 }
 
 std::vector<double> Classifier::predict(const std::vector<std::string_view>& texts) {
-    return predict_probabilities(*model, encode_texts(texts, tokenizer, vocabulary),
-                                 sequence_options(config));
+    return model->predict(encode_texts(texts, tokenizer, vocabulary), sequence_options(config));
 }
 
 Classifier::Explanation Classifier::explain(std::string_view text) {
@@ -156,42 +138,9 @@ Classifier::Explanation Classifier::explain(std::string_view text) {
         ex.probability = predict({text})[0];
         return ex;
     }
-    model->eval();
-    // Integrated gradients from the all-padding baseline (zero embeddings): the path
-    // x(a) = a * x for a = (k + 1/2) / steps, all steps in one batch; a token's share is
-    // sum_e x_e * mean_k d logit(x(a_k)) / d x_e. The shares add up to about
-    // logit(x) - logit(baseline), unlike plain gradient x input, which saturates once the
-    // model is confident.
-    constexpr std::size_t steps = 16;
-    const std::size_t T = ids.size();
-    auto id_tensor = nnlite::Tensor<std::int32_t>::from(ids, {1, T});
-    Tensor embedded = model->embed(id_tensor).detach();  // [1, T, E]
-    const std::size_t E = embedded.size(2);
-    const auto e = embedded.to_vector();
-    Tensor path = Tensor::empty({steps, T, E});
-    for (std::size_t k = 0; k < steps; ++k) {
-        const float a = (static_cast<float>(k) + 0.5f) / static_cast<float>(steps);
-        for (std::size_t i = 0; i < T * E; ++i) path.data()[k * T * E + i] = a * e[i];
-    }
-    path.requires_grad_(true);
-    Tensor logits =
-        model->classify(path, std::vector<std::int64_t>(steps, static_cast<std::int64_t>(T)));
-    logits.backward(Tensor::ones(logits.shape()));
-    model->zero_grad();  // the parameters' gradients are a by-product here
-    const auto g = path.grad().to_vector();
-    for (std::size_t t = 0; t < T; ++t) {
-        double c = 0;
-        for (std::size_t k = 0; k < steps; ++k)
-            for (std::size_t j = 0; j < E; ++j)
-                c +=
-                    static_cast<double>(g[(k * T + t) * E + j]) * static_cast<double>(e[t * E + j]);
-        ex.contributions.push_back(c / steps);
-    }
-    {
-        nnlite::NoGradGuard no_grad;
-        const double logit = model->classify(embedded, {static_cast<std::int64_t>(T)}).item();
-        ex.probability = 1.0 / (1.0 + std::exp(-logit));
-    }
+    auto a = model->explain(ids);
+    ex.probability = a.probability;
+    ex.contributions = std::move(a.contributions);
     ex.tokens = std::move(tokens);
     return ex;
 }

@@ -19,11 +19,10 @@
 #include <vector>
 
 #include "config.hpp"
-#include "model.hpp"
+#include "device.hpp"
+#include "inference.hpp"
 
 namespace imdb {
-
-using Encoded = std::vector<std::vector<std::int32_t>>;
 
 /// The run-directory file names.
 struct RunFiles {
@@ -45,12 +44,6 @@ nnlite::text::SequenceOptions sequence_options(const Config& c);
 Encoded encode_texts(const std::vector<std::string_view>& texts, const nnlite::text::Tokenizer& tok,
                      const nnlite::text::Vocabulary& vocab);
 
-/// P(positive) for every encoded review, in input order. Runs in eval mode without
-/// recording gradients, in length-sorted batches so little padding is computed.
-std::vector<double> predict_probabilities(SentimentModel& model, const Encoded& encoded,
-                                          const nnlite::text::SequenceOptions& seq,
-                                          std::size_t batch_size = 128);
-
 /// Mean loss and accuracy of probabilities against labels.
 struct Scores {
     double loss = 0;
@@ -67,14 +60,15 @@ Config read_config(const std::string& path);
 
 class Classifier {
   public:
-    /// Loads a run directory; every missing or inconsistent file is an nnlite::Error naming
-    /// the file and what is wrong.
-    static Classifier load(const std::string& run_dir);
+    /// Loads a run directory onto `device`; every missing or inconsistent file is an
+    /// nnlite::Error naming the file and what is wrong.
+    static Classifier load(const std::string& run_dir, Device device = Device::cpu);
 
     Config config;
     nnlite::text::Vocabulary vocabulary;
     nnlite::text::Tokenizer tokenizer;
-    std::unique_ptr<SentimentModel> model;
+    std::unique_ptr<InferenceModel> model;
+    Device device = Device::cpu;
 
     std::vector<double> predict(const std::vector<std::string_view>& texts);
 

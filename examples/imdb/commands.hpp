@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "device.hpp"
 
 namespace imdb {
 
@@ -17,6 +18,7 @@ struct TrainArgs {
     /// Config keys set on the command line (to_json names, e.g. "epochs", "lr"); --resume
     /// applies "epochs" and rejects any other that differs from the saved config.
     std::vector<std::string> overridden;
+    Device device = Device::cpu;
 };
 int run_train(const TrainArgs& args);
 
@@ -25,6 +27,7 @@ struct EvaluateArgs {
     std::string data_path;
     std::size_t limit_test = 0;  // 0 = all
     std::string report_path;     // "" = RUN_DIR/report.html is left alone
+    Device device = Device::cpu;
 };
 int run_evaluate(const EvaluateArgs& args);
 
@@ -35,6 +38,7 @@ struct PredictArgs {
     bool json = false;
     bool explain = false;
     bool color = false;
+    Device device = Device::cpu;
 };
 int run_predict(const PredictArgs& args);
 
@@ -43,6 +47,7 @@ struct ServeArgs {
     std::string host = "127.0.0.1";
     int port = 8080;
     int max_seconds = 0;  // stop after this long (0 = run until killed); for tests
+    Device device = Device::cpu;
 };
 int run_serve(const ServeArgs& args);
 

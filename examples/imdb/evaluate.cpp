@@ -16,11 +16,11 @@ namespace imdb {
 namespace fs = std::filesystem;
 
 int run_evaluate(const EvaluateArgs& args) {
-    Classifier c = Classifier::load(args.run_dir);
+    Classifier c = Classifier::load(args.run_dir, args.device);
     TrainingData data = prepare_test_data(c.config, args.data_path, c.vocabulary, args.limit_test);
     std::printf("%s (loaded in %.1f s)\n", data.summary.c_str(), data.seconds);
     Progress timer("evaluate", 1, false);
-    const auto probs = predict_probabilities(*c.model, data.test_ids, sequence_options(c.config));
+    const auto probs = c.model->predict(data.test_ids, sequence_options(c.config));
     const double secs = timer.seconds();
 
     namespace m = nnlite::metrics;

@@ -5,6 +5,7 @@
 //   imdb_example evaluate --model RUN_DIR [--data PATH]
 //   imdb_example predict  --model RUN_DIR "text" | --file F | --file -   [--json] [--explain]
 //   imdb_example serve    --model RUN_DIR [--port 8080]
+// Every command takes --device cpu|cuda (cuda: a build with -DNNLITE_WITH_CUDA=ON and a GPU).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,13 @@ int main(int argc, char** argv) {
     app.add_option("--threads", threads,
                    "worker threads (default: $NNLITE_NUM_THREADS or all cores)");
 
+    std::string device = "cpu";
+    auto add_device = [&](CLI::App* cmd) {
+        cmd->add_option("--device", device,
+                        "cpu (default) or cuda (needs a CUDA build of imdb_example and a GPU)")
+            ->check(CLI::IsMember({"cpu", "cuda"}));
+    };
+
     // ---- train ----
     imdb::TrainArgs train;
     std::string preset = "cpu";
@@ -64,6 +72,7 @@ int main(int argc, char** argv) {
     t->add_option("--max-length", max_length, "override the tokens kept per review");
     t->add_option("--lr", lr, "override the learning rate");
     t->add_option("--seed", seed, "override the random seed");
+    add_device(t);
 
     // ---- evaluate ----
     imdb::EvaluateArgs eval;
@@ -73,6 +82,7 @@ int main(int argc, char** argv) {
     e->add_option("--limit-test", eval.limit_test, "use a stratified subset of N test reviews");
     e->add_option("--report", eval.report_path,
                   "where to write the HTML report (default: RUN_DIR/evaluation.html)");
+    add_device(e);
 
     // ---- predict ----
     imdb::PredictArgs pred;
@@ -83,6 +93,7 @@ int main(int argc, char** argv) {
     p->add_option("--file", pred.file, "one review per line; - reads stdin");
     p->add_flag("--json", pred.json, "one JSON object per review");
     p->add_flag("--explain", pred.explain, "show each word's contribution to the decision");
+    add_device(p);
 
     // ---- serve ----
     imdb::ServeArgs serve;
@@ -91,12 +102,17 @@ int main(int argc, char** argv) {
     s->add_option("--host", serve.host, "address to listen on (default 127.0.0.1)");
     s->add_option("--port", serve.port, "port (default 8080)")->check(CLI::Range(1, 65535));
     s->add_option("--max-seconds", serve.max_seconds, "stop after this many seconds (tests)");
+    add_device(s);
 
     CLI11_PARSE(app, argc, argv);
     // Line-buffered even into a log file or pipe, so progress shows up as it happens.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
         if (threads > 0) nnlite::set_num_threads(threads);
+        const imdb::Device dev = imdb::parse_device(device);
+        // Checked before anything is read or written: a one-line explanation, exit 1.
+        if (dev == imdb::Device::cuda) imdb::require_cuda();
+        train.device = eval.device = pred.device = serve.device = dev;
         if (*t) {
             train.config = imdb::Config::preset_named(preset);
             auto set = [&](const char* key, auto& field, auto value) {

@@ -57,7 +57,7 @@ int run_predict(const PredictArgs& args) {
         nnlite::check<nnlite::ValueError>(
             texts[i].find_first_not_of(" \t\r\n") != std::string::npos, "predict: text ", i + 1,
             " is empty");
-    Classifier c = Classifier::load(args.run_dir);
+    Classifier c = Classifier::load(args.run_dir, args.device);
     std::vector<std::string_view> views(texts.begin(), texts.end());
     std::vector<double> probs;
     std::vector<Classifier::Explanation> explanations;

@@ -38,7 +38,7 @@ void send_error(httplib::Response& res, int status, const std::string& message) 
 }  // namespace
 
 int run_serve(const ServeArgs& args) {
-    Classifier classifier = Classifier::load(args.run_dir);
+    Classifier classifier = Classifier::load(args.run_dir, args.device);
     std::mutex model_mutex;
     httplib::Server server;
     server.set_payload_max_length(max_body_bytes);
@@ -58,6 +58,7 @@ int run_serve(const ServeArgs& args) {
         send_json(res, 200,
                   {{"status", "ok"},
                    {"model", args.run_dir},
+                   {"device", device_name(classifier.device)},
                    {"vocabulary", classifier.vocabulary.size()}});
     });
     server.Post("/api/predict", [&](const httplib::Request& req, httplib::Response& res) {

@@ -100,6 +100,18 @@ run bad_preset train --preset fastest --data "$SYNTH_DATA" --out "$cases/run_f"
 ((rc != 0)) && grep -q "fastest" "$WORK/bad_preset.err" || fail "unknown preset accepted or not named"
 pass "unknown --preset rejected: $(head -n 1 "$WORK/bad_preset.err")"
 
+run bad_device predict --device tpu --model "$model" "good"
+((rc != 0)) && grep -q "tpu" "$WORK/bad_device.err" || fail "unknown --device accepted or not named"
+pass "unknown --device rejected: $(head -n 1 "$WORK/bad_device.err")"
+# --device cuda where it cannot work (a build without CUDA, or no visible GPU: hidden here so
+# a CUDA build on a GPU machine fails the same way): one line, exit 1, nothing created.
+export CUDA_VISIBLE_DEVICES=
+expect_error cuda_predict "--device cuda: " predict --device cuda --model "$model" "good"
+expect_error cuda_train "--device cuda: " train --device cuda --data "$SYNTH_DATA" --out "$cases/run_g"
+[[ -e $cases/run_g ]] && fail "train --device cuda without a GPU created its run directory"
+expect_error cuda_serve "--device cuda: " serve --device cuda --model "$model" --port 18998 --max-seconds 1
+unset CUDA_VISIBLE_DEVICES
+
 [[ $(checksums "$model") == "$before" ]] || fail "the bad-input cases changed the synthetic run"
 pass "the model directory used by all cases is unchanged"
 echo "PASSED: $checks checks"
