@@ -44,6 +44,7 @@ grep -Eq 'src="https?:|href="https?:' "$WORK/page.json" && fail "the page fetche
 request healthz GET /healthz
 expect_status healthz 200
 [[ $(json "$WORK/healthz.json" /status) == ok ]] || fail "healthz status is not ok"
+[[ $(json "$WORK/healthz.json" /device) == cpu ]] || fail "healthz does not report the device (cpu)"
 vocab_size=$(sed -n 1p "$SYNTH_RUN/vocab.txt" | awk '{print $3}')
 [[ $(json "$WORK/healthz.json" /vocabulary) == "$vocab_size" ]] || fail "healthz vocabulary size differs from vocab.txt"
 request not_found GET /no/such/page
