@@ -5,8 +5,8 @@
 //
 // copy_rows takes its row-index arrays in HOST memory (ops/lstm.hpp builds the schedule on
 // the host); they are uploaded per call into a cached device block. That is one small
-// host-to-device copy per call (a handful per layer and step), measured cost unknown until
-// a GPU run: see docs/cuda.md.
+// host-to-device copy per call (a handful per layer and step); its cost has not been
+// measured separately (see docs/cuda.md for the GPU measurements).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -49,16 +49,9 @@ __global__ void lstm_gates_backward_kernel(const T* gates, const T* c, const T* 
     NNLITE_CUDA_FOR(p, rows * H) {
         const std::size_t r = p / H, j = p % H;
         const T* a = gates + r * 4 * H;
-        T* da = dgates + r * 4 * H;
-        const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-        const T tc = dev_tanh(c[p]);
         const T dh_tot = dy ? dh[p] + dy[p] : dh[p];
-        const T dc_tot = dc[p] + dh_tot * o * (T(1) - tc * tc);
-        da[j] = dc_tot * g * i * (T(1) - i);
-        da[H + j] = dc_tot * c_prev[p] * f * (T(1) - f);
-        da[2 * H + j] = dc_tot * i * (T(1) - g * g);
-        da[3 * H + j] = dh_tot * tc * o * (T(1) - o);
-        dc[p] = dc_tot * f;
+        lstm_detail::unit_backward(a[j], a[H + j], a[2 * H + j], a[3 * H + j], dev_tanh(c[p]),
+                                   c_prev[p], dh_tot, dc[p], dgates + r * 4 * H, H, j);
     }
 }
 
