@@ -44,7 +44,7 @@
 #include <nnlite/autograd/grad_mode.hpp>
 #include <nnlite/backend/cpu/blas.hpp>
 #include <nnlite/core/random.hpp>
-#include <nnlite/core/tensor.hpp>
+#include <nnlite/tensor/tensor.hpp>
 #include <nnlite/core/threads.hpp>
 #include <nnlite/nn/clip.hpp>
 #include <nnlite/nn/embedding.hpp>

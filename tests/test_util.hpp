@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <nnlite/core/tensor.hpp>
+#include <nnlite/tensor/tensor.hpp>
 
 namespace nnlite::testing {
 

@@ -15,12 +15,6 @@
 #error "nnlite/cuda.hpp contains CUDA kernels: include it from a .cu file compiled by nvcc"
 #endif
 
-#include "nnlite/backend/cuda/allocator.cuh"
-#include "nnlite/backend/cuda/device.cuh"
-#include "nnlite/backend/cuda/error.cuh"
-#include "nnlite/backend/cuda/kernels.cuh"
-#include "nnlite/backend/cuda/lstm_kernels.cuh"
-#include "nnlite/backend/cuda/storage.cuh"
-#include "nnlite/backend/cuda/training_kernels.cuh"
+#include "nnlite/backend/cuda/backend.cuh"
 #include "nnlite/nn/module_conversion.hpp"
 #include "nnlite/nnlite.hpp"

@@ -7,7 +7,7 @@
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
 #include "nnlite/core/shape.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/core/threads.hpp"
 #include "nnlite/nn/clip.hpp"
 #include "nnlite/nn/dropout.hpp"

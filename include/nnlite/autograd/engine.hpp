@@ -10,7 +10,7 @@
 
 #include "nnlite/autograd/grad_mode.hpp"
 #include "nnlite/autograd/node.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::autograd {
 

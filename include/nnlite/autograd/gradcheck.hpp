@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::autograd {
 

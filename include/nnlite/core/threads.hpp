@@ -1,49 +1,69 @@
-// Thread count for nnlite's own kernels and for OpenBLAS. NNLITE_NUM_THREADS sets it at
-// start-up (default: all cores); set_num_threads changes it. Our parallel loops and BLAS
-// never run nested: a kernel either splits work itself or hands it to one BLAS call.
+// Thread count for nnlite's own kernels and, through a hook the CPU backend registers, for
+// its BLAS. NNLITE_NUM_THREADS sets it at start-up (default: all cores); set_num_threads
+// changes it. Our parallel loops and BLAS never run nested: a kernel either splits work
+// itself or hands it to one BLAS call.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #include <exception>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
-extern "C" void openblas_set_num_threads(int num_threads);
-
 namespace nnlite {
 
 namespace detail {
-inline int& thread_count_slot() {
-    static int n = [] {
+/// The process-wide thread count and the hooks that follow it (a BLAS library's own
+/// setting, registered by backend/cpu/blas.hpp: core knows no BLAS).
+struct ThreadSettings {
+    std::atomic<int> count{1};
+    std::mutex mutex;  // guards hooks and serialises set_num_threads
+    std::vector<void (*)(int)> hooks;
+
+    ThreadSettings() {
         int v = static_cast<int>(std::thread::hardware_concurrency());
         if (const char* env = std::getenv("NNLITE_NUM_THREADS")) {
             const int parsed = std::atoi(env);
             if (parsed > 0) v = parsed;
         }
-        v = std::max(v, 1);
-        openblas_set_num_threads(v);
-        return v;
-    }();
-    return n;
+        count = std::max(v, 1);
+    }
+};
+inline ThreadSettings& thread_settings() {
+    static ThreadSettings s;
+    return s;
 }
-
-// Applies NNLITE_NUM_THREADS to OpenBLAS when the program starts, before any GEMM: left
-// alone, OpenBLAS starts one spinning thread per core whatever the setting says.
-inline const int thread_count_at_startup = thread_count_slot();
 }  // namespace detail
 
+/// Threads nnlite's kernels (and the BLAS they call) may use: NNLITE_NUM_THREADS at
+/// start-up (default: all cores), then whatever set_num_threads last set. Safe to call
+/// from any thread.
 inline int num_threads() {
-    return detail::thread_count_slot();
+    return detail::thread_settings().count.load(std::memory_order_relaxed);
 }
 
+/// Sets the thread count (values below 1 mean 1) and tells every registered hook. Safe to
+/// call from any thread; a kernel already running keeps the count it started with.
 inline void set_num_threads(int n) {
+    auto& s = detail::thread_settings();
+    const std::lock_guard<std::mutex> lock(s.mutex);
     n = std::max(n, 1);
-    detail::thread_count_slot() = n;
-    openblas_set_num_threads(n);
+    s.count.store(n, std::memory_order_relaxed);
+    for (auto hook : s.hooks) hook(n);
+}
+
+/// Registers hook(n) to run on every set_num_threads(n), and calls it once now with the
+/// current count. Used by backends whose libraries keep a thread setting of their own.
+inline void on_thread_count_change(void (*hook)(int)) {
+    auto& s = detail::thread_settings();
+    const std::lock_guard<std::mutex> lock(s.mutex);
+    s.hooks.push_back(hook);
+    hook(s.count.load(std::memory_order_relaxed));
 }
 
 /// Runs f(begin, end) over [0, n) split into at most num_threads() chunks of at least

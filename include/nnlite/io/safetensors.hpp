@@ -44,7 +44,7 @@
 #include "nnlite/core/dtype.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/shape.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/io/file.hpp"
 #include "nnlite/nn/module.hpp"
 

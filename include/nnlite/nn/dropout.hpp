@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "nnlite/core/random.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/ops/dropout.hpp"
 

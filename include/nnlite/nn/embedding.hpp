@@ -20,7 +20,7 @@
 #include <type_traits>
 
 #include "nnlite/core/random.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/init.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/ops/indexing.hpp"

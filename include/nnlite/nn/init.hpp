@@ -27,7 +27,7 @@
 #include "nnlite/autograd/grad_mode.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::nn::init {
 

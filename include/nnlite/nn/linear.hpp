@@ -15,7 +15,7 @@
 #include <cstddef>
 
 #include "nnlite/core/random.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/init.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/ops/linear.hpp"

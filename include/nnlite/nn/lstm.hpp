@@ -33,7 +33,7 @@
 
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/ops/dropout.hpp"
 #include "nnlite/ops/lstm.hpp"

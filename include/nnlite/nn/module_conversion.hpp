@@ -17,7 +17,7 @@
 #include <memory>
 #include <utility>
 
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 
 namespace nnlite::nn {

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/backend/cpu/training_kernels.hpp"
+#include "nnlite/backend/backend.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 

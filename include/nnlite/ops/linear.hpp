@@ -10,7 +10,7 @@
 
 #include "nnlite/autograd/engine.hpp"
 #include "nnlite/core/error.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 

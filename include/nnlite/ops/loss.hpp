@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/ops/arithmetic.hpp"
 #include "nnlite/ops/indexing.hpp"
 #include "nnlite/ops/reduction.hpp"

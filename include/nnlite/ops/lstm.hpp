@@ -38,11 +38,10 @@
 #include <vector>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/backend/cpu/denormals.hpp"
-#include "nnlite/backend/cpu/lstm_kernels.hpp"
+#include "nnlite/backend/backend.hpp"
 #include "nnlite/core/error.hpp"
-#include "nnlite/core/tensor.hpp"
 #include "nnlite/core/threads.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 
@@ -146,7 +145,7 @@ template <class T, class B>
 std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
                                               const std::vector<Tensor<T, B>>& g) {
     using K = lstm_kernels<B>;
-    const FlushDenormalsGuard flush_denormals;  // see denormals.hpp: BPTT underflows
+    const typename backend_traits<B>::kernel_scope flush_denormals;  // BPTT underflows
     const auto& sc = sv.sched;
     const std::size_t H = sv.hidden, G = 4 * H, I = sv.input_size, N = sc.rows, Bn = sc.batch;
     const std::size_t* iota = sc.iota.data();
@@ -270,7 +269,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
                                          const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh,
                                          bool need_grad) {
     using K = lstm_kernels<B>;
-    const FlushDenormalsGuard flush_denormals;
+    const typename backend_traits<B>::kernel_scope flush_denormals;
     const std::size_t Tn = x.size(0), Bn = x.size(1), I = x.size(2);
     const std::size_t H = w_hh.size(1), G = 4 * H;
     const auto& sc = sv->sched;
@@ -352,58 +351,50 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     return res;
 }
 
-/// Runs f0 and f1 at the same time, f1 on a new thread, each with single-threaded BLAS
-/// (OpenBLAS's thread count is process-wide: it is set to 1 for the duration and restored
-/// to num_threads() afterwards, so nothing oversubscribes the cores). With one thread, or
-/// when no thread can be started, they run one after the other. An exception from either
-/// is rethrown here after both have finished.
-template <class F0, class F1>
-void run_pair_concurrently(F0&& f0, F1&& f1) {
-    if (num_threads() < 2) {
+/// The two directions of a bidirectional layer. Where the backend allows it
+/// (backend_traits<B>::concurrent_host_threads: the CPU), f0 and f1 run at the same time,
+/// f1 on a new thread, inside the backend's concurrent_scope (on the CPU: single-threaded
+/// BLAS, so the pair does not oversubscribe the cores). Otherwise, with one thread, or when
+/// no thread can be started, they run one after the other (a CUDA stream and cuBLAS handle
+/// must not be fed by two host threads at once, and the GPU already runs each step's
+/// kernels in parallel). An exception from either is rethrown here after both finished.
+template <class B, class F0, class F1>
+void run_directions(F0&& f0, F1&& f1) {
+    if constexpr (!backend_traits<B>::concurrent_host_threads) {
         f0();
         f1();
-        return;
-    }
-    openblas_set_num_threads(1);
-    std::exception_ptr err0, err1;
-    std::thread worker;
-    try {
-        worker = std::thread([&] {
+    } else {
+        if (num_threads() < 2) {
+            f0();
+            f1();
+            return;
+        }
+        const typename backend_traits<B>::concurrent_scope concurrent;
+        std::exception_ptr err0, err1;
+        std::thread worker;
+        try {
+            worker = std::thread([&] {
+                try {
+                    f1();
+                } catch (...) {
+                    err1 = std::current_exception();
+                }
+            });
+        } catch (const std::system_error&) {
             try {
                 f1();
             } catch (...) {
                 err1 = std::current_exception();
             }
-        });
-    } catch (const std::system_error&) {
-        try {
-            f1();
-        } catch (...) {
-            err1 = std::current_exception();
         }
-    }
-    try {
-        f0();
-    } catch (...) {
-        err0 = std::current_exception();
-    }
-    if (worker.joinable()) worker.join();
-    openblas_set_num_threads(num_threads());
-    if (err0) std::rethrow_exception(err0);
-    if (err1) std::rethrow_exception(err1);
-}
-
-/// The two directions of a bidirectional layer: concurrently on the CPU (above); one after
-/// the other on other backends, whose work is enqueued on one stream with one cuBLAS handle
-/// (a handle must not be used by two host threads at once, and the GPU already runs each
-/// step's kernels in parallel).
-template <class B, class F0, class F1>
-void run_directions(F0&& f0, F1&& f1) {
-    if constexpr (std::is_same_v<B, cpu>) {
-        run_pair_concurrently(std::forward<F0>(f0), std::forward<F1>(f1));
-    } else {
-        f0();
-        f1();
+        try {
+            f0();
+        } catch (...) {
+            err0 = std::current_exception();
+        }
+        if (worker.joinable()) worker.join();
+        if (err0) std::rethrow_exception(err0);
+        if (err1) std::rethrow_exception(err1);
     }
 }
 
@@ -451,7 +442,7 @@ struct LSTMDirectionParams {
 /// Both directions of a bidirectional layer over the same input and lengths: the same
 /// results as lstm_layer(.., reverse = false) and lstm_layer(.., reverse = true), but the
 /// two directions run concurrently, forward and backward, each on one core with
-/// single-threaded GEMMs (see run_pair_concurrently). On 2 cores that beats giving every
+/// single-threaded GEMMs (see run_directions). On 2 cores that beats giving every
 /// GEMM both threads: the per-step recurrent GEMMs ([B, H] x [H, 4H]) are too small to
 /// split well, and the gate math between them is single-threaded anyway.
 /// Returns {forward, reverse}, recorded as ONE autograd node

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/ops/shape.hpp"
 
 namespace nnlite::ops {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 

@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "nnlite/autograd/grad_mode.hpp"
-#include "nnlite/backend/cpu/training_kernels.hpp"
+#include "nnlite/backend/backend.hpp"
 #include "nnlite/core/error.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/optim/optimizer.hpp"
 
 namespace nnlite::optim {

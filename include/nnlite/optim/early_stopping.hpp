@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "nnlite/core/error.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/optim/scheduler.hpp"
 

@@ -27,7 +27,7 @@
 
 #include "nnlite/autograd/grad_mode.hpp"
 #include "nnlite/core/error.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 
 namespace nnlite::optim {

@@ -25,7 +25,7 @@
 #include <string>
 
 #include "nnlite/core/error.hpp"
-#include "nnlite/core/tensor.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/optim/optimizer.hpp"
 

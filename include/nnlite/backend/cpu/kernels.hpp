@@ -11,26 +11,15 @@
 #include <limits>
 #include <vector>
 
+#include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cpu/blas.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
-#include "nnlite/core/host_device.hpp"
+#include "nnlite/backend/functors.hpp"
 #include "nnlite/core/shape.hpp"
 
 namespace nnlite {
 
-enum class BinaryOp { add, sub, mul, div };
-enum class UnaryOp { neg, exp, log, sigmoid, tanh, relu };
-enum class ReduceOp { sum, max };
-
 namespace detail {
-
-template <class T>
-inline T sigmoid_scalar(T x) {
-    // Split by sign so exp never overflows.
-    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);
-    return e / (T(1) + e);
-}
 
 /// Calls f(offset_out, offset_a, offset_b) for the start of every innermost row of a
 /// broadcast binary op, with the innermost extent and strides handled by the caller.
@@ -54,21 +43,6 @@ void for_each_row(const Shape& shape, const std::vector<std::size_t>& sa,
             idx[d] = 0;
         }
     }
-}
-
-template <class T>
-NNLITE_HOST_DEVICE inline T apply_binary(BinaryOp op, T a, T b) {
-    switch (op) {
-        case BinaryOp::add:
-            return a + b;
-        case BinaryOp::sub:
-            return a - b;
-        case BinaryOp::mul:
-            return a * b;
-        case BinaryOp::div:
-            return a / b;
-    }
-    return T(0);
 }
 
 template <BinaryOp Op, class T>

@@ -22,32 +22,15 @@
 #include <cmath>
 #include <cstddef>
 
+#include "nnlite/backend/backend.hpp"
+#include "nnlite/backend/cpu/blas.hpp"
 #include "nnlite/backend/cpu/kernels.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
 #include "nnlite/backend/cpu/vec_math.hpp"
-#include "nnlite/core/host_device.hpp"
+#include "nnlite/backend/functors.hpp"
 
 namespace nnlite {
 
-namespace lstm_detail {
-/// The backward of one hidden unit j (the formulas above), shared by the CPU loop and the
-/// CUDA kernel: activations i, f, g, o, tanh(c') `tc`, the previous cell `c_prev`, the
-/// total dh' `dh_tot`, and dc' in `dc`, which becomes the gradient for c_prev. Writes the
-/// four pre-activation gradients to da[j], da[H + j], da[2H + j], da[3H + j].
-template <class T>
-NNLITE_HOST_DEVICE inline void unit_backward(T i, T f, T g, T o, T tc, T c_prev, T dh_tot, T& dc,
-                                             T* da, std::size_t H, std::size_t j) {
-    const T dc_tot = dc + dh_tot * o * (T(1) - tc * tc);
-    da[j] = dc_tot * g * i * (T(1) - i);
-    da[H + j] = dc_tot * c_prev * f * (T(1) - f);
-    da[2 * H + j] = dc_tot * i * (T(1) - g * g);
-    da[3 * H + j] = dh_tot * tc * o * (T(1) - o);
-    dc = dc_tot * f;
-}
-}  // namespace lstm_detail
-
-template <class B>
-struct lstm_kernels;
 
 template <>
 struct lstm_kernels<cpu> {

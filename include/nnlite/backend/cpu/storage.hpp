@@ -28,9 +28,4 @@ struct cpu {
     }
 };
 
-/// Kernels are specialised per backend: kernels<cpu> lives in backend/cpu/kernels.hpp,
-/// kernels<cuda> in backend/cuda/kernels.cuh. Ops are written once against this interface.
-template <class B>
-struct kernels;
-
 }  // namespace nnlite

@@ -10,40 +10,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
 #include "nnlite/core/random.hpp"
 
 namespace nnlite {
-
-template <class B>
-struct training_kernels;
-
-/// Per-step constants of one Adam/AdamW update (computed on the host from the step count).
-template <class T>
-struct AdamStepParams {
-    T beta1, beta2, one_minus_beta1, one_minus_beta2, eps;
-    T l2;            // L2 decay folded into the gradient (Adam); 0 for AdamW
-    T decay_factor;  // AdamW: p *= 1 - lr * weight_decay, applied when `decoupled_decay`
-    bool decoupled_decay;
-    bool maximize;
-    T step_size;  // lr / (1 - beta1^t)
-    T bc2_sqrt;   // sqrt(1 - beta2^t)
-};
-
-/// Constants of one SGD update.
-template <class T>
-struct SGDStepParams {
-    T lr, weight_decay, momentum, one_minus_dampening;
-    bool use_momentum, nesterov, maximize;
-    bool first;  // the momentum buffer is initialised to the first direction
-};
-
-/// What clip_grad_norm accumulates over every gradient element: sum |g|^q (or max |g| for
-/// q = inf), in double, and whether a NaN was seen.
-struct NormAccumulator {
-    double acc = 0.0;
-    bool saw_nan = false;
-};
 
 template <>
 struct training_kernels<cpu> {

@@ -18,7 +18,8 @@
 #include <limits>
 #include <vector>
 
-#include "nnlite/backend/cpu/kernels.hpp"
+#include "nnlite/backend/backend.hpp"
+#include "nnlite/backend/functors.hpp"
 #include "nnlite/backend/cuda/device.cuh"
 #include "nnlite/backend/cuda/error.cuh"
 #include "nnlite/backend/cuda/storage.cuh"

@@ -14,7 +14,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "nnlite/backend/cpu/lstm_kernels.hpp"
+#include "nnlite/backend/backend.hpp"
+#include "nnlite/backend/functors.hpp"
 #include "nnlite/backend/cuda/kernels.cuh"
 #include "nnlite/backend/cuda/storage.cuh"
 

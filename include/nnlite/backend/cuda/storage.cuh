@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <utility>
 
-#include "nnlite/backend/cpu/storage.hpp"
+#include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cuda/allocator.cuh"
 #include "nnlite/backend/cuda/device.cuh"
 #include "nnlite/backend/cuda/error.cuh"

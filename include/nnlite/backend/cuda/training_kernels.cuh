@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "nnlite/backend/cpu/training_kernels.hpp"
+#include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cuda/kernels.cuh"
 #include "nnlite/backend/cuda/storage.cuh"
 #include "nnlite/core/random.hpp"

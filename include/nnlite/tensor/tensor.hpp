@@ -18,7 +18,8 @@
 
 #include "nnlite/autograd/grad_mode.hpp"
 #include "nnlite/autograd/node.hpp"
-#include "nnlite/backend/cpu/storage.hpp"
+#include "nnlite/backend/backend.hpp"
+#include "nnlite/backend/cpu/backend.hpp"
 #include "nnlite/core/dtype.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
@@ -269,6 +270,3 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T, B>& t) {
 }
 
 }  // namespace nnlite
-
-#include "nnlite/autograd/engine.hpp"
-#include "nnlite/backend/cpu/kernels.hpp"
