@@ -16,8 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "nnlite/autograd/grad_mode.hpp"
-#include "nnlite/autograd/node.hpp"
 #include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cpu/backend.hpp"
 #include "nnlite/core/dtype.hpp"
@@ -30,10 +28,15 @@ namespace nnlite {
 template <class T, class B = cpu>
 class Tensor;
 
+// Tensor sits below autograd: it holds its node by pointer and hands backward() to the
+// engine (autograd/engine.hpp, which every op and nnlite.hpp include), so neither header
+// includes the other's layer upward.
 namespace autograd {
 template <class T, class B>
+struct Node;
+template <class T, class B>
 void run_backward(const Tensor<T, B>& root, Tensor<T, B> grad, bool retain_graph);
-}
+}  // namespace autograd
 
 namespace detail {
 
