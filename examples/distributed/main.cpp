@@ -43,25 +43,45 @@ Options parse(int argc, char** argv) {
             return argv[++i];
         };
         auto size = [&] { return static_cast<std::size_t>(std::stoull(next())); };
-        if (a == "--steps") o.steps = size();
-        else if (a == "--global-batch") o.global_batch = size();
-        else if (a == "--vocab") o.vocab = size();
-        else if (a == "--embed") o.embed = size();
-        else if (a == "--hidden") o.hidden = size();
-        else if (a == "--layers") o.layers = size();
-        else if (a == "--seq-len") o.seq_len = size();
-        else if (a == "--min-len") o.min_len = size();
-        else if (a == "--dataset") o.dataset = size();
-        else if (a == "--log-every") o.log_every = size();
-        else if (a == "--unidirectional") o.bidirectional = false;
-        else if (a == "--benchmark") o.benchmark = true;
-        else if (a == "--lr") o.lr = std::stod(next());
-        else if (a == "--clip") o.clip = std::stod(next());
-        else if (a == "--dropout") o.dropout = std::stod(next());
-        else if (a == "--bucket-mib") o.bucket_mib = std::stod(next());
-        else if (a == "--expect-loss-below") o.expect_loss_below = std::stod(next());
-        else if (a == "--seed") o.seed = std::stoull(next());
-        else throw nnlite::ValueError("unknown option " + a + " (see examples/distributed/README.md)");
+        if (a == "--steps")
+            o.steps = size();
+        else if (a == "--global-batch")
+            o.global_batch = size();
+        else if (a == "--vocab")
+            o.vocab = size();
+        else if (a == "--embed")
+            o.embed = size();
+        else if (a == "--hidden")
+            o.hidden = size();
+        else if (a == "--layers")
+            o.layers = size();
+        else if (a == "--seq-len")
+            o.seq_len = size();
+        else if (a == "--min-len")
+            o.min_len = size();
+        else if (a == "--dataset")
+            o.dataset = size();
+        else if (a == "--log-every")
+            o.log_every = size();
+        else if (a == "--unidirectional")
+            o.bidirectional = false;
+        else if (a == "--benchmark")
+            o.benchmark = true;
+        else if (a == "--lr")
+            o.lr = std::stod(next());
+        else if (a == "--clip")
+            o.clip = std::stod(next());
+        else if (a == "--dropout")
+            o.dropout = std::stod(next());
+        else if (a == "--bucket-mib")
+            o.bucket_mib = std::stod(next());
+        else if (a == "--expect-loss-below")
+            o.expect_loss_below = std::stod(next());
+        else if (a == "--seed")
+            o.seed = std::stoull(next());
+        else
+            throw nnlite::ValueError("unknown option " + a +
+                                     " (see examples/distributed/README.md)");
     }
     if (o.min_len == 0) o.min_len = std::max<std::size_t>(1, o.seq_len / 2);
     nnlite::check<nnlite::ValueError>(o.min_len <= o.seq_len, "--min-len ", o.min_len,
@@ -69,34 +89,35 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-// Embedding -> Dropout -> LSTM -> final states -> Dropout -> Linear -> one logit.
+// Embedding -> Dropout -> LSTM -> mean over time -> Dropout -> Linear -> one logit.
 class Model : public nn::Module<float> {
   public:
     Model(const Options& o, std::uint64_t init_seed, std::uint64_t dropout_seed)
-        : init_(init_seed),
-          dropout_gen_(dropout_seed),
-          directions_(o.bidirectional ? 2 : 1),
-          layers_(o.layers) {
+        : init_(init_seed), dropout_gen_(dropout_seed), directions_(o.bidirectional ? 2 : 1) {
         embedding = register_module(
             "embedding", std::make_shared<nn::Embedding<float>>(
                              nn::EmbeddingOptions(o.vocab, o.embed).padding_idx(0), init_));
-        lstm = register_module("lstm", std::make_shared<nn::LSTM<float>>(
-                                           nn::LSTMOptions(o.embed, o.hidden)
-                                               .num_layers(o.layers)
-                                               .bidirectional(o.bidirectional)
-                                               .batch_first(true),
-                                           init_));
+        lstm = register_module("lstm",
+                               std::make_shared<nn::LSTM<float>>(nn::LSTMOptions(o.embed, o.hidden)
+                                                                     .num_layers(o.layers)
+                                                                     .bidirectional(o.bidirectional)
+                                                                     .batch_first(true),
+                                                                 init_));
         dropout = register_module("dropout",
                                   std::make_shared<nn::Dropout<float>>(o.dropout, dropout_gen_));
-        fc = register_module("fc", std::make_shared<nn::Linear<float>>(directions_ * o.hidden, 1,
-                                                                        init_));
+        fc = register_module("fc",
+                             std::make_shared<nn::Linear<float>>(directions_ * o.hidden, 1, init_));
     }
     Tensor forward(const Ids& ids, const std::vector<std::int64_t>& lengths) {
         const auto batch = static_cast<std::int64_t>(ids.size(0));
         auto out = lstm->forward(dropout->forward(embedding->forward(ids)), lengths);
-        auto last = ops::narrow(out.h_n, 0, (layers_ - 1) * directions_, directions_);  // top layer
-        auto features = ops::reshape(ops::transpose(last, 0, 1), {batch, -1});
-        return ops::reshape(fc->forward(dropout->forward(features)), {batch});
+        // Mean of the top layer's outputs over each sequence's real tokens (outputs past a
+        // sequence's length are zero).
+        std::vector<float> inv_len;
+        for (auto l : lengths) inv_len.push_back(1.f / static_cast<float>(l));
+        auto pooled = ops::mul(ops::sum(out.output, 1),
+                               Tensor::from(inv_len, {lengths.size(), 1}));  // [B, D*H]
+        return ops::reshape(fc->forward(dropout->forward(pooled)), {batch});
     }
     std::shared_ptr<nn::Embedding<float>> embedding;
     std::shared_ptr<nn::LSTM<float>> lstm;
@@ -105,7 +126,7 @@ class Model : public nn::Module<float> {
 
   private:
     nnlite::Generator init_, dropout_gen_;
-    std::size_t directions_, layers_;
+    std::size_t directions_;
 };
 
 // Sample i of the synthetic data set, a pure function of (seed, i): no rank stores it all.
@@ -130,11 +151,10 @@ int train(const dist::ProcessGroup& pg, const Options& o) {
     const bool root = pg.is_root();
     // Everything that must agree across ranks, checked once: a clear error naming the rank
     // instead of a hang or silently different runs.
-    const std::string config = "steps=" + std::to_string(o.steps) +
-                               " batch=" + std::to_string(o.global_batch) +
-                               " lr=" + std::to_string(o.lr) + " clip=" + std::to_string(o.clip) +
-                               " seed=" + std::to_string(o.seed) +
-                               " dataset=" + std::to_string(o.dataset);
+    const std::string config =
+        "steps=" + std::to_string(o.steps) + " batch=" + std::to_string(o.global_batch) +
+        " lr=" + std::to_string(o.lr) + " clip=" + std::to_string(o.clip) +
+        " seed=" + std::to_string(o.seed) + " dataset=" + std::to_string(o.dataset);
     dist::check_same_across_ranks(pg, "configuration", config);
 
     // Same init seed everywhere (and rank 0's values broadcast to make it certain); dropout
@@ -144,15 +164,16 @@ int train(const dist::ProcessGroup& pg, const Options& o) {
     dist::broadcast_module(pg, model);
     auto params = model.parameters();
     nnlite::optim::Adam<float> opt(params, nnlite::optim::AdamOptions(o.lr));
-    dist::GradientBucketer<float> bucketer(
-        params, static_cast<std::size_t>(o.bucket_mib * 1024 * 1024));
+    dist::GradientBucketer<float> bucketer(params,
+                                           static_cast<std::size_t>(o.bucket_mib * 1024 * 1024));
     dist::DistributedBatchSampler sampler(o.dataset, o.global_batch, pg.rank(), pg.size(), o.seed);
     if (root)
-        std::printf("%d rank(s) x %d thread(s); %zu parameters; global batch %zu (%zu per rank); "
-                    "%zu bucket(s), %.2f MB all-reduced per step\n",
-                    pg.size(), nnlite::num_threads(), model.parameter_count(), o.global_batch,
-                    o.global_batch / static_cast<std::size_t>(pg.size()), bucketer.num_buckets(),
-                    static_cast<double>(bucketer.total_bytes()) / 1e6);
+        std::printf(
+            "%d rank(s) x %d thread(s); %zu parameters; global batch %zu (%zu per rank); "
+            "%zu bucket(s), %.2f MB all-reduced per step\n",
+            pg.size(), nnlite::num_threads(), model.parameter_count(), o.global_batch,
+            o.global_batch / static_cast<std::size_t>(pg.size()), bucketer.num_buckets(),
+            static_cast<double>(bucketer.total_bytes()) / 1e6);
 
     const std::size_t warmup = o.benchmark ? std::min<std::size_t>(2, o.steps - 1) : 0;
     double t_compute = 0, t_allreduce = 0, t_update = 0, t_start = 0;
@@ -206,9 +227,9 @@ int train(const dist::ProcessGroup& pg, const Options& o) {
             t_update += t3 - t2;
 
             double loss_sum = 0;  // for the log only
-            dist::detail::mpi_check(MPI_Allreduce(&local_loss_sum, &loss_sum, 1, MPI_DOUBLE,
-                                                  MPI_SUM, pg.comm()),
-                                    "MPI_Allreduce", "loss");
+            dist::detail::mpi_check(
+                MPI_Allreduce(&local_loss_sum, &loss_sum, 1, MPI_DOUBLE, MPI_SUM, pg.comm()),
+                "MPI_Allreduce", "loss");
             last_loss = loss_sum / static_cast<double>(lb.global_size);
             if (root && !o.benchmark && o.log_every && (step + 1) % o.log_every == 0)
                 std::printf("step %zu  loss %.4f\n", step + 1, last_loss);
@@ -218,19 +239,21 @@ int train(const dist::ProcessGroup& pg, const Options& o) {
     dist::check_parameters_equal(pg, model);  // the data-parallel invariant held
     if (root && o.benchmark) {
         const double steps = static_cast<double>(o.steps - warmup);
-        std::printf("benchmark: %.0f steps in %.2f s: %.1f samples/s, %.1f ms/step "
-                    "(rank 0: compute %.1f ms, all-reduce %.1f ms = %.1f%%, clip+Adam %.1f ms); "
-                    "%.2f MB all-reduced per step\n",
-                    steps, elapsed, steps * static_cast<double>(o.global_batch) / elapsed,
-                    1e3 * elapsed / steps, 1e3 * t_compute / steps, 1e3 * t_allreduce / steps,
-                    100 * t_allreduce / elapsed, 1e3 * t_update / steps,
-                    static_cast<double>(bucketer.total_bytes()) / 1e6);
+        std::printf(
+            "benchmark: %.0f steps in %.2f s: %.1f samples/s, %.1f ms/step "
+            "(rank 0: compute %.1f ms, all-reduce %.1f ms = %.1f%%, clip+Adam %.1f ms); "
+            "%.2f MB all-reduced per step\n",
+            steps, elapsed, steps * static_cast<double>(o.global_batch) / elapsed,
+            1e3 * elapsed / steps, 1e3 * t_compute / steps, 1e3 * t_allreduce / steps,
+            100 * t_allreduce / elapsed, 1e3 * t_update / steps,
+            static_cast<double>(bucketer.total_bytes()) / 1e6);
     }
-    if (root) std::printf("final loss %.4f; parameters equal on all %d rank(s)\n", last_loss,
-                          pg.size());
+    if (root)
+        std::printf("final loss %.4f; parameters equal on all %d rank(s)\n", last_loss, pg.size());
     if (o.expect_loss_below > 0 && !(last_loss < o.expect_loss_below)) {
-        if (root) std::fprintf(stderr, "final loss %.4f is not below %.4f\n", last_loss,
-                               o.expect_loss_below);
+        if (root)
+            std::fprintf(stderr, "final loss %.4f is not below %.4f\n", last_loss,
+                         o.expect_loss_below);
         return 1;
     }
     return 0;

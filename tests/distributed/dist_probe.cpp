@@ -19,8 +19,9 @@ namespace dist = nnlite::distributed;
 int main(int argc, char** argv) {
     dist::ProcessGroup pg(argc, argv);
     return dist::run_or_abort(pg, [&] {
-        nnlite::check<nnlite::ValueError>(argc >= 3, "usage: dist_probe throw <rank> <step> | "
-                                                     "mismatch <rank>");
+        nnlite::check<nnlite::ValueError>(argc >= 3,
+                                          "usage: dist_probe throw <rank> <step> | "
+                                          "mismatch <rank>");
         const std::string mode = argv[1];
         const int bad_rank = std::atoi(argv[2]);
         const int bad_step = argc > 3 ? std::atoi(argv[3]) : -1;

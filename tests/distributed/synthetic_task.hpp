@@ -22,9 +22,9 @@ class Classifier : public nnlite::nn::Module<T> {
             "embedding", std::make_shared<nn::Embedding<T>>(
                              nn::EmbeddingOptions(vocab, embed).padding_idx(0), gen_));
         lstm = this->register_module(
-            "lstm", std::make_shared<nn::LSTM<T>>(
-                        nn::LSTMOptions(embed, hidden).bidirectional(true).batch_first(true),
-                        gen_));
+            "lstm",
+            std::make_shared<nn::LSTM<T>>(
+                nn::LSTMOptions(embed, hidden).bidirectional(true).batch_first(true), gen_));
         fc = this->register_module("fc", std::make_shared<nn::Linear<T>>(2 * hidden, 1, gen_));
     }
     nnlite::Tensor<T> forward(const nnlite::Tensor<std::int32_t>& ids,

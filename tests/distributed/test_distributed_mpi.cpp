@@ -21,7 +21,9 @@ using nnlite::Tensor;
 namespace {
 
 dist::ProcessGroup* g_pg = nullptr;
-dist::ProcessGroup& pg() { return *g_pg; }
+dist::ProcessGroup& pg() {
+    return *g_pg;
+}
 
 template <class T>
 Tensor<T> filled(const nnlite::Shape& shape, T value) {
@@ -134,10 +136,10 @@ TEST_CASE("broadcast_module and check_parameters_equal") {
             auto w = model.fc->named_parameters()[0].second;
             w.data()[0] += 1e-6f;
         }
+        const std::string expected =
+            "'fc.weight' on rank " + std::to_string(pg().size() - 1) + " differs";
         CHECK_THROWS_WITH_AS(dist::check_parameters_equal(pg(), model),
-                             doctest::Contains("'fc.weight' on rank " +
-                                               std::to_string(pg().size() - 1) + " differs"),
-                             dist::DistributedError);
+                             doctest::Contains(expected.c_str()), dist::DistributedError);
     }
 }
 
@@ -152,10 +154,9 @@ TEST_CASE("check_same_across_ranks and check_same_model name the first differing
         "check_same_across_ranks: config on rank 1 differs from rank 0 at byte 15: rank 1 has "
         "\"batch=32\", rank 0 has \"batch=64\" (18 vs 18 bytes)",
         dist::DistributedError);
-    CHECK_THROWS_WITH_AS(dist::check_same_across_ranks(pg(), "global batch",
-                                                       std::int64_t{r == 0 ? 64 : 32}),
-                         doctest::Contains("global batch on rank 1 differs from rank 0"),
-                         dist::DistributedError);
+    CHECK_THROWS_WITH_AS(
+        dist::check_same_across_ranks(pg(), "global batch", std::int64_t{r == 0 ? 64 : 32}),
+        doctest::Contains("global batch on rank 1 differs from rank 0"), dist::DistributedError);
     dist_test::Classifier<float> model(50, 8, r == 1 ? 5 : 6, 1);
     CHECK_THROWS_WITH_AS(dist::check_same_model(pg(), model),
                          doctest::Contains("model (parameter names and shapes) on rank 1 differs "
@@ -170,8 +171,11 @@ TEST_CASE("check_same_across_ranks and check_same_model name the first differing
 // global batches (computed in every rank). `average`: mean loss per rank + GradReduce::average
 // (exact only with equal slices: global batch divisible by the world size); otherwise loss
 // normalised by the global batch + GradReduce::sum.
+// Returns the largest relative parameter difference from the 1-process run. skip_allreduce
+// is the negative control: each rank then trains on its own slice only.
 template <class T>
-void train_and_compare(bool average, std::size_t global_batch, double tolerance) {
+double train_and_compare(bool average, std::size_t global_batch, double tolerance,
+                         bool skip_allreduce = false) {
     const std::size_t vocab = 60, embed = 8, hidden = 6, steps = 20;
     const auto data = dist_test::make_dataset(200, vocab, 12, 5);
     dist_test::Classifier<T> model(vocab, embed, hidden, 11), reference(vocab, embed, hidden, 11);
@@ -182,7 +186,7 @@ void train_and_compare(bool average, std::size_t global_batch, double tolerance)
     dist::GradientBucketer<T> bucketer(model.parameters());
     dist::DistributedBatchSampler sampler(data.labels.size(), global_batch, pg().rank(),
                                           pg().size(), 99);
-    const double max_norm = 0.5;
+    const double max_norm = 0.05;
     int clipped = 0;
     for (std::size_t step = 0; step < steps; ++step) {
         const auto lb = sampler.local_batch(step % sampler.num_batches());
@@ -197,25 +201,29 @@ void train_and_compare(bool average, std::size_t global_batch, double tolerance)
                                       (T(1) / static_cast<T>(lb.global_size));
             loss.backward();
         }
-        bucketer.allreduce(pg(), average ? dist::GradReduce::average : dist::GradReduce::sum);
+        if (!skip_allreduce)
+            bucketer.allreduce(pg(), average ? dist::GradReduce::average : dist::GradReduce::sum);
         const double norm = nnlite::nn::clip_grad_norm(model.parameters(), max_norm);
-        dist::check_same_across_ranks(pg(), "gradient norm", norm);  // bitwise, every rank
+        if (!skip_allreduce) dist::check_same_across_ranks(pg(), "gradient norm", norm);
         // The 1-process reference on the whole global batch.
         ref_opt.zero_grad();
-        auto gb = dist_test::make_batch<T>(data, sampler.global_batch(step % sampler.num_batches()));
+        auto gb =
+            dist_test::make_batch<T>(data, sampler.global_batch(step % sampler.num_batches()));
         nnlite::ops::bce_with_logits(reference.forward(gb.ids, gb.lengths), gb.labels).backward();
         const double ref_norm = nnlite::nn::clip_grad_norm(reference.parameters(), max_norm);
-        CHECK(norm == doctest::Approx(ref_norm).epsilon(tolerance));
+        if (!skip_allreduce) CHECK(norm == doctest::Approx(ref_norm).epsilon(tolerance));
         clipped += ref_norm > max_norm;
         opt.step();
         ref_opt.step();
     }
     CHECK(clipped > 0);  // the clipping path was exercised
-    dist::check_parameters_equal(pg(), model);
+    CHECK(max_rel_diff(reference, dist_test::Classifier<T>(vocab, embed, hidden, 11)) > 1e-2);
     const double diff = max_rel_diff(model, reference);
+    if (skip_allreduce) return diff;
+    dist::check_parameters_equal(pg(), model);
     MESSAGE("max relative parameter difference vs 1 process: ", diff);
     CHECK(diff <= tolerance);
-    CHECK(max_rel_diff(reference, dist_test::Classifier<T>(vocab, embed, hidden, 11)) > 1e-2);
+    return diff;
 }
 
 TEST_CASE("20 data-parallel steps reproduce the 1-process run") {
@@ -224,6 +232,10 @@ TEST_CASE("20 data-parallel steps reproduce the 1-process run") {
     }
     SUBCASE("float, mean loss + average (global batch 16)") {
         train_and_compare<float>(true, 16, 1e-5);
+    }
+    SUBCASE("negative control: without the all-reduce the ranks leave the 1-process run") {
+        const double diff = train_and_compare<double>(false, 15, 1e-9, /*skip_allreduce=*/true);
+        if (pg().size() > 1) CHECK(diff > 1e-3);
     }
 }
 

@@ -17,8 +17,7 @@ std::vector<DistributedBatchSampler> all_ranks(std::size_t n, std::size_t batch,
                                                std::uint64_t seed, bool shuffle = true,
                                                bool drop_last = false) {
     std::vector<DistributedBatchSampler> out;
-    for (int r = 0; r < world; ++r)
-        out.emplace_back(n, batch, r, world, seed, shuffle, drop_last);
+    for (int r = 0; r < world; ++r) out.emplace_back(n, batch, r, world, seed, shuffle, drop_last);
     return out;
 }
 

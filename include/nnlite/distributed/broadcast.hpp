@@ -17,8 +17,8 @@
 
 #include <algorithm>
 #include <climits>
-#include <utility>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "nnlite/distributed/datatype.hpp"
@@ -50,8 +50,8 @@ void broadcast_tensors(const ProcessGroup& pg, std::vector<Tensor<T, B>> tensors
                 B::copy_to_host(host.data() + off, tensors[k].data(), tensors[k].numel());
         for (std::size_t done = 0; done < numel;) {
             const std::size_t n = std::min<std::size_t>(numel - done, INT_MAX);
-            detail::mpi_check(MPI_Bcast(host.data() + done, static_cast<int>(n),
-                                        mpi_datatype<T>(), root, pg.comm()),
+            detail::mpi_check(MPI_Bcast(host.data() + done, static_cast<int>(n), mpi_datatype<T>(),
+                                        root, pg.comm()),
                               "MPI_Bcast", "tensors ", i, "..", j - 1, ", ", n * sizeof(T),
                               " bytes");
             done += n;

@@ -76,11 +76,11 @@ inline std::vector<std::uint64_t> allgather_u64(const ProcessGroup& pg,
                                                 const std::vector<std::uint64_t>& mine,
                                                 const char* what) {
     std::vector<std::uint64_t> all(mine.size() * static_cast<std::size_t>(pg.size()));
-    mpi_check(MPI_Allgather(mine.data(), static_cast<int>(mine.size()),
-                            mpi_datatype<std::uint64_t>(), all.data(),
-                            static_cast<int>(mine.size()), mpi_datatype<std::uint64_t>(),
-                            pg.comm()),
-              "MPI_Allgather", what);
+    mpi_check(
+        MPI_Allgather(mine.data(), static_cast<int>(mine.size()), mpi_datatype<std::uint64_t>(),
+                      all.data(), static_cast<int>(mine.size()), mpi_datatype<std::uint64_t>(),
+                      pg.comm()),
+        "MPI_Allgather", what);
     return all;
 }
 
@@ -104,20 +104,20 @@ inline void check_same_across_ranks(const ProcessGroup& pg, const std::string& w
     for (std::size_t r = 0; r < counts.size(); ++r) {
         check<DistributedError>(all[2 * r + 1] <= INT32_MAX && total <= INT32_MAX,
                                 "check_same_across_ranks: ", what, " on rank ", bad,
-                                " differs from rank 0 (fingerprints ", all[2 * bad], " vs ",
-                                all[0], "; too long to compare further)");
+                                " differs from rank 0 (fingerprints ", all[2 * bad], " vs ", all[0],
+                                "; too long to compare further)");
         counts[r] = static_cast<int>(all[2 * r + 1]);
         displs[r] = static_cast<int>(total);
         total += all[2 * r + 1];
     }
     std::string texts(total, '\0');
-    detail::mpi_check(MPI_Allgatherv(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE,
-                                     texts.data(), counts.data(), displs.data(), MPI_BYTE,
-                                     pg.comm()),
-                      "MPI_Allgatherv", "check_same_across_ranks texts");
+    detail::mpi_check(
+        MPI_Allgatherv(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, texts.data(),
+                       counts.data(), displs.data(), MPI_BYTE, pg.comm()),
+        "MPI_Allgatherv", "check_same_across_ranks texts");
     const std::string ref = texts.substr(0, static_cast<std::size_t>(counts[0]));
-    const std::string other = texts.substr(static_cast<std::size_t>(displs[bad]),
-                                           static_cast<std::size_t>(counts[bad]));
+    const std::string other =
+        texts.substr(static_cast<std::size_t>(displs[bad]), static_cast<std::size_t>(counts[bad]));
     std::size_t k = 0;
     while (k < ref.size() && k < other.size() && ref[k] == other[k]) ++k;
     throw DistributedError(nnlite::detail::concat(

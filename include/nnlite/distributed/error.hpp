@@ -31,7 +31,8 @@ namespace detail {
 inline std::string mpi_error_string(int code) {
     char text[MPI_MAX_ERROR_STRING];
     int len = 0;
-    if (MPI_Error_string(code, text, &len) != MPI_SUCCESS) return "MPI error code " + std::to_string(code);
+    if (MPI_Error_string(code, text, &len) != MPI_SUCCESS)
+        return "MPI error code " + std::to_string(code);
     return std::string(text, static_cast<std::size_t>(len));
 }
 

@@ -71,8 +71,8 @@ class ProcessGroup {
                                     "ProcessGroup: MPI was already finalized in this process");
             int provided = 0;
             const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
-            check<DistributedError>(rc == MPI_SUCCESS, "ProcessGroup: MPI_Init_thread failed (",
-                                    rc, ")");
+            check<DistributedError>(rc == MPI_SUCCESS, "ProcessGroup: MPI_Init_thread failed (", rc,
+                                    ")");
             owns_mpi_ = true;
         }
         // Errors on the parent communicator while duplicating it still use its handler (by
