@@ -176,7 +176,7 @@ int train(const dist::ProcessGroup& pg, const Options& o) {
             static_cast<double>(bucketer.total_bytes()) / 1e6);
 
     const std::size_t warmup = o.benchmark ? std::min<std::size_t>(2, o.steps - 1) : 0;
-    double t_compute = 0, t_allreduce = 0, t_update = 0, t_start = 0;
+    double t_compute = 0, t_wait = 0, t_allreduce = 0, t_update = 0, t_start = 0;
     double last_loss = 0;
     std::size_t step = 0;
     for (std::uint64_t epoch = 0; step < o.steps; ++epoch) {
@@ -185,7 +185,7 @@ int train(const dist::ProcessGroup& pg, const Options& o) {
             if (step == warmup) {
                 pg.barrier();
                 t_start = MPI_Wtime();
-                t_compute = t_allreduce = t_update = 0;
+                t_compute = t_wait = t_allreduce = t_update = 0;
             }
             const auto lb = sampler.local_batch(b);
             double t0 = MPI_Wtime();
@@ -217,6 +217,12 @@ int train(const dist::ProcessGroup& pg, const Options& o) {
                 (loss_sum * (1.f / static_cast<float>(lb.global_size))).backward();
             }
             double t1 = MPI_Wtime();
+            if (o.benchmark) {  // time waiting for the slowest rank apart from the transfer
+                pg.barrier();
+                const double tb = MPI_Wtime();
+                t_wait += tb - t1;
+                t1 = tb;
+            }
             bucketer.allreduce(pg, dist::GradReduce::sum);
             double t2 = MPI_Wtime();
             nn::clip_grad_norm(params, o.clip);  // global norm: identical on every rank
@@ -241,11 +247,12 @@ int train(const dist::ProcessGroup& pg, const Options& o) {
         const double steps = static_cast<double>(o.steps - warmup);
         std::printf(
             "benchmark: %.0f steps in %.2f s: %.1f samples/s, %.1f ms/step "
-            "(rank 0: compute %.1f ms, all-reduce %.1f ms = %.1f%%, clip+Adam %.1f ms); "
+            "(rank 0: compute %.1f ms, wait for slowest rank %.1f ms, all-reduce %.1f ms = "
+            "%.1f%%, clip+Adam %.1f ms); "
             "%.2f MB all-reduced per step\n",
             steps, elapsed, steps * static_cast<double>(o.global_batch) / elapsed,
-            1e3 * elapsed / steps, 1e3 * t_compute / steps, 1e3 * t_allreduce / steps,
-            100 * t_allreduce / elapsed, 1e3 * t_update / steps,
+            1e3 * elapsed / steps, 1e3 * t_compute / steps, 1e3 * t_wait / steps,
+            1e3 * t_allreduce / steps, 100 * t_allreduce / elapsed, 1e3 * t_update / steps,
             static_cast<double>(bucketer.total_bytes()) / 1e6);
     }
     if (root)

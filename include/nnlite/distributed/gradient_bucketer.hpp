@@ -93,8 +93,10 @@ class GradientBucketer {
     /// Number of parameters in bucket i.
     std::size_t bucket_tensors(std::size_t i) const { return buckets_.at(i).slots.size(); }
 
-    /// Collective: replaces each gradient by the average (or sum) over all ranks.
+    /// Collective: replaces each gradient by the average (or sum) over all ranks. With one
+    /// rank it returns at once (gradients, defined or not, are left as they are).
     void allreduce(const ProcessGroup& pg, GradReduce op = GradReduce::average) {
+        if (pg.size() == 1) return;  // the average (and the sum) of one rank is itself
         const T scale = T(1) / static_cast<T>(pg.size());
         for (std::size_t bi = 0; bi < buckets_.size(); ++bi) {
             Bucket& b = buckets_[bi];
