@@ -9,6 +9,7 @@ packages=(
     libxtensor-dev libxtensor-blas-dev libopenblas-dev
     doctest-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libarchive-dev
     curl  # imdb_example's serve tests
+    libopenmpi-dev openmpi-bin  # nnlite::distributed (data-parallel training) and its tests
 )
 # The browser test of imdb_example's page is opt-in: Chromium is a large install.
 if [[ ${NNLITE_BROWSER_TESTS:-0} == 1 ]]; then
