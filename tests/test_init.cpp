@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <nnlite/nn/init.hpp>
+#include <nnlite/nn/init_orthogonal.hpp>
 
 #include "test_util.hpp"
 
@@ -131,6 +132,35 @@ TEST_CASE("orthogonal_ gives orthonormal rows or columns, times gain") {
             worst = std::max(worst, std::abs(dot - (a == b ? 1.0 : 0.0)));
         }
     CHECK(worst < 1e-5);
+}
+
+TEST_CASE("orthogonal_: known answers of the sign-fixed QR") {
+    // Column 0 of Q is a_0 / |a_0| (r_00 > 0 after the sign fix), where A is the normal
+    // matrix drawn in row-major order: for a tall [10, 4] weight, W[:, 0] * |a_0| / gain
+    // equals the first column of the draws; for a wide [3, 8] one (A = draws^T), W[0, :].
+    for (const bool wide : {false, true}) {
+        CAPTURE(wide);
+        const std::size_t rows = wide ? 3 : 10, cols = wide ? 8 : 4;
+        Generator gen(2024), replay(2024);
+        auto w = Tensor<double>::empty({rows, cols});
+        init::orthogonal_(w, gen, 2.0);
+        std::vector<double> draws(rows * cols);
+        for (auto& x : draws) x = replay.normal(0.0, 1.0);
+        const std::size_t len = wide ? cols : rows;
+        auto draw = [&](std::size_t i) { return wide ? draws[i] : draws[i * cols]; };
+        auto weight = [&](std::size_t i) { return wide ? w.at({0, i}) : w.at({i, 0}); };
+        double norm = 0;
+        for (std::size_t i = 0; i < len; ++i) norm += draw(i) * draw(i);
+        norm = std::sqrt(norm);
+        for (std::size_t i = 0; i < len; ++i)
+            CHECK(weight(i) == doctest::Approx(2.0 * draw(i) / norm).epsilon(1e-12));
+        CHECK(gen.offset() == replay.offset());  // the same number of draws
+    }
+    // A 1 x 1 weight is +-gain with the sign of its one draw.
+    Generator gen(5), replay(5);
+    auto one = Tensor<double>::empty({1, 1});
+    init::orthogonal_(one, gen, 3.0);
+    CHECK(one.item() == (replay.normal(0.0, 1.0) < 0 ? -3.0 : 3.0));
 }
 
 TEST_CASE("same seed, bitwise-identical values; the initialisers return the same handle") {

@@ -10,10 +10,8 @@
 //   kaiming_uniform_: U(-b, b),  b   = gain * sqrt(3 / fan)
 //   kaiming_normal_ : N(0, std), std = gain / sqrt(fan)
 // with fan = fan_in or fan_out (FanMode) and gain = calculate_gain(nonlinearity, a).
-// orthogonal_ fills the tensor (viewed as [shape[0], numel / shape[0]]) with a matrix with
-// orthonormal rows or columns (whichever there are fewer of), times gain: the Q factor of
-// the QR decomposition of a standard normal matrix, with signs fixed so that R's diagonal
-// is positive, which makes Q Haar-distributed (PyTorch's recipe).
+// orthogonal_ is in nn/init_orthogonal.hpp (it needs LAPACK's QR through xtensor-blas,
+// whose headers cost more compile time than the rest of this one).
 //
 // Values are generated on the host in double precision and copied in, so they do not
 // depend on the backend or on the thread count.
@@ -156,56 +154,6 @@ Tensor<T, B> kaiming_normal_(Tensor<T, B> t, Generator& gen, double a = 0.0,
                              Nonlinearity nonlinearity = Nonlinearity::leaky_relu) {
     const double fan = static_cast<double>(detail::fan_for(t.shape(), mode));
     return normal_(t, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(fan), gen);
-}
-
-/// (Semi-)orthogonal initialisation; see the header comment. For a [rows, cols] view,
-/// W W^T = gain^2 I when rows <= cols, W^T W = gain^2 I otherwise.
-template <class T, class B>
-Tensor<T, B> orthogonal_(Tensor<T, B> t, Generator& gen, double gain = 1.0) {
-    check<ValueError>(t.dim() >= 2, "init::orthogonal_: only tensors with 2 or more ",
-                      "dimensions are supported, got shape ", to_string(t.shape()));
-    const std::size_t rows = t.size(0);
-    const std::size_t cols = rows ? t.numel() / rows : 0;
-    if (t.numel() == 0) return t;
-    // Sample the [rows, cols] normal matrix in row-major order (as PyTorch does), then
-    // orthonormalise the columns of A = (rows < cols ? its transpose : it): A is [m, n]
-    // with m >= n.
-    std::vector<double> flat(rows * cols);
-    for (auto& x : flat) x = gen.normal(0.0, 1.0);
-    const bool transposed = rows < cols;
-    const std::size_t m = transposed ? cols : rows, n = transposed ? rows : cols;
-    auto a_at = [&](std::size_t i, std::size_t j) -> double& {
-        return transposed ? flat[j * cols + i] : flat[i * cols + j];
-    };
-    // Modified Gram-Schmidt with one re-orthogonalisation pass ("twice is enough"): the
-    // resulting Q has R with a positive diagonal, i.e. exactly PyTorch's sign-fixed Q.
-    std::vector<double> q(m * n);  // column-major: column j at q[j * m]
-    for (std::size_t j = 0; j < n; ++j) {
-        double* qj = &q[j * m];
-        for (std::size_t i = 0; i < m; ++i) qj[i] = a_at(i, j);
-        for (int pass = 0; pass < 2; ++pass)
-            for (std::size_t k = 0; k < j; ++k) {
-                const double* qk = &q[k * m];
-                double dot = 0.0;
-                for (std::size_t i = 0; i < m; ++i) dot += qk[i] * qj[i];
-                for (std::size_t i = 0; i < m; ++i) qj[i] -= dot * qk[i];
-            }
-        double norm = 0.0;
-        for (std::size_t i = 0; i < m; ++i) norm += qj[i] * qj[i];
-        norm = std::sqrt(norm);
-        check<ValueError>(norm > 0.0, "init::orthogonal_: degenerate random matrix");
-        for (std::size_t i = 0; i < m; ++i) qj[i] /= norm;
-    }
-    std::vector<T> out(rows * cols);
-    for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t c = 0; c < cols; ++c) {
-            // Element (r, c) of Q (not transposed) or Q^T (transposed).
-            const double v = transposed ? q[r * m + c] : q[c * m + r];
-            out[r * cols + c] = static_cast<T>(gain * v);
-        }
-    NoGradGuard no_grad;
-    B::copy_from_host(t.data(), out.data(), out.size());
-    return t;
 }
 
 }  // namespace nnlite::nn::init

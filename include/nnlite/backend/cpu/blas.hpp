@@ -1,4 +1,4 @@
-// GEMM on contiguous row-major buffers through CBLAS (OpenBLAS), and OpenBLAS's thread
+// GEMM on contiguous row-major buffers through BLAS (OpenBLAS), and OpenBLAS's thread
 // setting. Hot paths call gemm directly rather than xt::linalg::dot, which may copy or
 // re-layout its operands.
 //
@@ -10,14 +10,24 @@
 // so overlapping ones from several threads restore the setting only when the last ends.
 #pragma once
 
-#include <cblas.h>
-
 #include <cstddef>
 #include <mutex>
 
 #include "nnlite/core/threads.hpp"
 
-extern "C" void openblas_set_num_threads(int num_threads);
+// The BLAS entry points used, declared here rather than through <cblas.h>: xtensor-blas
+// ships a cblas.h of its own whose declarations conflict with OpenBLAS's, so including
+// either would stop a program from including nnlite and xtensor-blas (nn/init_orthogonal.hpp
+// does) together. The Fortran-interface GEMMs are declared by neither.
+extern "C" {
+void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+            const float* beta, float* c, const int* ldc);
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
+            const double* beta, double* c, const int* ldc);
+void openblas_set_num_threads(int num_threads);
+}
 
 namespace nnlite::blas {
 
@@ -58,26 +68,34 @@ class SingleThreadScope {
     SingleThreadScope& operator=(const SingleThreadScope&) = delete;
 };
 
+namespace detail {
+/// Row-major C = op(A) op(B) through the column-major Fortran routine: a row-major matrix
+/// is its transpose in column-major order, so C^T = op(B)^T op(A)^T is computed with the
+/// operands swapped. k == 0 is passed through (BLAS scales C by beta).
+template <class T, class Gemm>
+void gemm_row_major(Gemm fortran_gemm, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+                    std::size_t k, T alpha, const T* a, std::size_t lda, const T* b,
+                    std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    if (m == 0 || n == 0) return;
+    const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
+    const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
+    const int LDA = static_cast<int>(lda), LDB = static_cast<int>(ldb), LDC = static_cast<int>(ldc);
+    fortran_gemm(&tb, &ta, &N, &M, &K, &alpha, b, &LDB, a, &LDA, &beta, c, &LDC);
+}
+}  // namespace detail
+
 /// C[M,N] = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X^T when trans_x.
 /// lda/ldb/ldc are the row strides of A, B and C as stored.
 inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                  float beta, float* c, std::size_t ldc) {
-    if (m == 0 || n == 0) return;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-                beta, c, static_cast<int>(ldc));
+    detail::gemm_row_major(&sgemm_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                  double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
                  double beta, double* c, std::size_t ldc) {
-    if (m == 0 || n == 0) return;
-    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-                beta, c, static_cast<int>(ldc));
+    detail::gemm_row_major(&dgemm_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace nnlite::blas
