@@ -8,7 +8,7 @@
 #include <nnlite/text/tokenizer.hpp>
 #include <string>
 
-#include "dataset.hpp"
+#include "data/dataset.hpp"
 
 int main(int argc, char** argv) {
     if (argc < 2) {

@@ -7,8 +7,9 @@
 #   bash scripts/imdb.sh --preset seed            # any imdb_example train option passes through
 #   bash scripts/imdb.sh --limit-train 3000 --epochs 1   # a quick look
 #
-# Data: --data PATH, else $NNLITE_IMDB_DATA, else ../shared/data/imdb (our machines), else
-# data/imdb/aclImdb_v1.tar.gz, else it is downloaded there (scripts/download_imdb.sh).
+# Data: --data PATH, else where `imdb_example data-path` finds it (the one search order,
+# documented in docs/imdb.md: $NNLITE_IMDB_DATA, data/imdb/, ../shared/data/imdb), else
+# it is downloaded into data/imdb/ (scripts/download_imdb.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -29,13 +30,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     esac
 done
 if [ "$have_data" = 0 ]; then
-    data=${NNLITE_IMDB_DATA:-}
-    if [ -z "$data" ]; then
-        for candidate in "$repo/../shared/data/imdb/aclImdb_v1_labeled.tar.gz" "$repo/data/imdb/aclImdb_v1.tar.gz" \
-            "$repo/data/imdb/aclImdb"; do
-            if [ -e "$candidate" ]; then data=$candidate; break; fi
-        done
-    fi
+    data=$("$build/examples/imdb/imdb_example" data-path || true)
     if [ -z "$data" ]; then
         echo "imdb.sh: no IMDB data found; downloading the original archive into data/imdb/"
         bash scripts/download_imdb.sh "$repo/data/imdb"

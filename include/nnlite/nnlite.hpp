@@ -9,6 +9,7 @@
 #include "nnlite/core/shape.hpp"
 #include "nnlite/tensor/tensor.hpp"
 #include "nnlite/core/threads.hpp"
+#include "nnlite/device.hpp"
 #include "nnlite/nn/clip.hpp"
 #include "nnlite/nn/dropout.hpp"
 #include "nnlite/nn/embedding.hpp"

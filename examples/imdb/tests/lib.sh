@@ -102,11 +102,12 @@ checksums() {
     (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 }
 
-# The IMDB archive for the real-data test: $NNLITE_IMDB_DATA (set by CMake when the shared
-# copy exists), else nothing.
+# The IMDB data for the real-data test, found as imdb_example finds it (`data-path`: the
+# one search order, imdb::default_data_path), else nothing.
 real_data() {
-    if [[ -n ${NNLITE_IMDB_DATA:-} && -e ${NNLITE_IMDB_DATA} ]]; then
-        echo "$NNLITE_IMDB_DATA"
+    local path
+    if path=$("$IMDB" data-path) && [[ -e $path ]]; then
+        echo "$path"
     fi
 }
 

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -191,5 +192,14 @@ class AtomicFileWriter {
     int fd_ = -1;
     bool committed_ = false;
 };
+
+/// Replaces `path` with `content` atomically (AtomicFileWriter: unique temporary file,
+/// fsync, rename, directory fsync). A symlink at `path` is replaced, never followed. Throws
+/// IoError naming the file and the OS error.
+inline void write_file_atomically(const std::string& path, std::string_view content) {
+    AtomicFileWriter w(path);
+    w.write(content.data(), content.size());
+    w.commit();
+}
 
 }  // namespace nnlite::io

@@ -90,6 +90,21 @@ inline double safe_ratio(double numerator, double denominator) {
 
 }  // namespace detail
 
+/// The input checks every metric here runs, for code that reports on a binary classifier
+/// alongside them: labels and probabilities of the same, non-zero length, every label 0 or
+/// 1, every probability in [0, 1]. Throws ValueError starting with `fn` and naming the first
+/// bad index and value.
+template <class P>
+void check_binary_inputs(const char* fn, const std::vector<int>& labels,
+                         const std::vector<P>& probabilities) {
+    detail::check_binary_inputs(fn, labels, probabilities);
+}
+
+/// Throws ValueError starting with `fn` unless 0 <= threshold <= 1.
+inline void check_threshold(const char* fn, double threshold) {
+    detail::check_threshold(fn, threshold);
+}
+
 /// Counts of a binary classifier's outcomes at one threshold (rows: true class, columns:
 /// predicted class, in sklearn's order [[tn, fp], [fn, tp]]).
 struct ConfusionMatrix {

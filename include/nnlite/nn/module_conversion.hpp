@@ -7,6 +7,11 @@
 //   nn::Linear<float> fc(128, 1);                                   // on the CPU
 //   auto fc_gpu = nn::convert_module<cuda>(fc, 128, 1);             // Linear<float, cuda>
 //
+// Any module class template works, whatever its parameter list: every template argument
+// that is the source backend is replaced by the target one, so an application's
+// `template <class B> class Model : public Module<float, B>` converts the same way
+// (convert_module<cuda>(model_on_cpu, config) is a Model<cuda>).
+//
 // For a model already constructed on the target backend, copy_module_state(src, dst) does
 // the copy alone; to_backend(dict) converts a state dict (what checkpoints hold).
 // Converted parameters are new leaves (requires_grad kept, no .grad, no graph), and the
@@ -15,10 +20,11 @@
 #pragma once
 
 #include <memory>
+#include <type_traits>
 #include <utility>
 
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::nn {
 
@@ -38,10 +44,40 @@ void copy_module_state(const Module<T, B>& src, Module<T, B2>& dst) {
     dst.train(src.is_training());
 }
 
-/// A new M<T, B2> built from `ctor_args` with src's parameters, buffers and mode.
-template <class B2, template <class, class> class M, class T, class B, class... Args>
-std::shared_ptr<M<T, B2>> convert_module(const M<T, B>& src, Args&&... ctor_args) {
-    auto dst = std::make_shared<M<T, B2>>(std::forward<Args>(ctor_args)...);
+namespace detail {
+
+template <class P, class From, class To>
+struct replace_backend {
+    using type = P;
+};
+template <class From, class To>
+struct replace_backend<From, From, To> {
+    using type = To;
+};
+
+// The backend of a module: the B of the Module<T, B> it derives from.
+template <class T, class B>
+B module_backend(const Module<T, B>&);
+
+}  // namespace detail
+
+/// The module class M<Ps...> moved to backend B2: each template argument equal to M's own
+/// backend (the B of its Module<T, B> base) becomes B2, the others stay.
+template <class M, class B2>
+struct rebind_backend;
+template <template <class...> class M, class... Ps, class B2>
+struct rebind_backend<M<Ps...>, B2> {
+    using From = decltype(detail::module_backend(std::declval<const M<Ps...>&>()));
+    using type = M<typename detail::replace_backend<Ps, From, B2>::type...>;
+};
+template <class M, class B2>
+using rebind_backend_t = typename rebind_backend<M, B2>::type;
+
+/// A new module of src's class template on backend B2, built from `ctor_args`, with src's
+/// parameters, buffers and train/eval mode.
+template <class B2, class M, class... Args>
+std::shared_ptr<rebind_backend_t<M, B2>> convert_module(const M& src, Args&&... ctor_args) {
+    auto dst = std::make_shared<rebind_backend_t<M, B2>>(std::forward<Args>(ctor_args)...);
     copy_module_state(src, *dst);
     return dst;
 }

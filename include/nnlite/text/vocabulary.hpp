@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "nnlite/core/error.hpp"
+#include "nnlite/io/file.hpp"
 
 namespace nnlite::text {
 
@@ -256,23 +257,13 @@ class Vocabulary {
                               "Vocabulary::save: token ", i,
                               " contains a tab or newline and cannot be written to ", path);
         }
-        // Written to a temporary file and renamed over `path`: a crash mid-write never
-        // leaves a truncated vocabulary next to a model that needs it.
-        const std::string tmp = path + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-            check<IoError>(static_cast<bool>(out), "Vocabulary::save: cannot open ", tmp,
-                           " for writing: ", std::strerror(errno));
-            out << "nnlite-vocab 1 " << size() << '\n';
-            for (std::size_t i = 0; i < size(); ++i)
-                out << map_.at(i) << '\t' << counts_[i] << '\n';
-            out.flush();
-            check<IoError>(static_cast<bool>(out), "Vocabulary::save: writing ", tmp,
-                           " failed: ", std::strerror(errno));
-        }
-        check<IoError>(std::rename(tmp.c_str(), path.c_str()) == 0,
-                       "Vocabulary::save: cannot rename ", tmp, " to ", path, ": ",
-                       std::strerror(errno));
+        // Replaced atomically (io::write_file_atomically: fsync'ed temporary file, rename,
+        // directory fsync): a crash mid-write never leaves a truncated vocabulary next to a
+        // model that needs it.
+        std::string text = "nnlite-vocab 1 " + std::to_string(size()) + "\n";
+        for (std::size_t i = 0; i < size(); ++i)
+            text += map_.at(i) + '\t' + std::to_string(counts_[i]) + '\n';
+        io::write_file_atomically(path, text);
     }
 
     static Vocabulary load(const std::string& path) {

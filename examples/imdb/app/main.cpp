@@ -9,26 +9,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <nnlite/core/error.hpp>
 #include <nnlite/core/threads.hpp>
 
-#include "commands.hpp"
-#include "progress.hpp"
-
-namespace imdb {
-
-std::string default_data_path() {
-    if (const char* env = std::getenv("NNLITE_IMDB_DATA"); env && *env) return env;
-    namespace fs = std::filesystem;
-    for (const char* candidate : {"data/imdb/aclImdb_v1.tar.gz", "data/imdb/aclImdb",
-                                  "../shared/data/imdb/aclImdb_v1_labeled.tar.gz",
-                                  "../../shared/data/imdb/aclImdb_v1_labeled.tar.gz"})
-        if (fs::exists(candidate)) return candidate;
-    return "";
-}
-
-}  // namespace imdb
+#include "app/commands.hpp"
+#include "app/progress.hpp"
+#include "data/dataset.hpp"
+#include "model/classifier.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{
@@ -95,6 +82,10 @@ int main(int argc, char** argv) {
     p->add_flag("--explain", pred.explain, "show each word's contribution to the decision");
     add_device(p);
 
+    // ---- data-path ----
+    auto* dp = app.add_subcommand(
+        "data-path", "print where the IMDB data is found without --data (exit 1: nowhere)");
+
     // ---- serve ----
     imdb::ServeArgs serve;
     auto* s = app.add_subcommand("serve", "web page and JSON API for a trained model");
@@ -109,9 +100,9 @@ int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
         if (threads > 0) nnlite::set_num_threads(threads);
-        const imdb::Device dev = imdb::parse_device(device);
+        const nnlite::Device dev = nnlite::Device::parse(device);
         // Checked before anything is read or written: a one-line explanation, exit 1.
-        if (dev == imdb::Device::cuda) imdb::require_cuda();
+        imdb::require_device(dev);
         train.device = eval.device = pred.device = serve.device = dev;
         if (*t) {
             train.config = imdb::Config::preset_named(preset);
@@ -139,6 +130,12 @@ int main(int argc, char** argv) {
         if (*p) {
             pred.color = !pred.json && imdb::stdout_is_tty();
             return imdb::run_predict(pred);
+        }
+        if (*dp) {
+            const std::string path = imdb::default_data_path();
+            if (path.empty()) return 1;
+            std::printf("%s\n", path.c_str());
+            return 0;
         }
         return imdb::run_serve(serve);
     } catch (const nnlite::Error& err) {

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "report.hpp"
+#include "report/report.hpp"
 
 namespace imdb::report_svg {
 

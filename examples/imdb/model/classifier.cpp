@@ -1,4 +1,4 @@
-#include "classifier.hpp"
+#include "model/classifier.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +8,13 @@
 #include <nnlite/core/threads.hpp>
 #include <nnlite/io/file.hpp>
 #include <nnlite/io/safetensors.hpp>
+#include <nnlite/metrics/calibration.hpp>
+#include <nnlite/metrics/classification.hpp>
+#include <nnlite/nn/module_conversion.hpp>
 #include <nnlite/ops/pointwise.hpp>
 #include <numeric>
 #include <sstream>
+#include <type_traits>
 
 namespace imdb {
 
@@ -48,21 +52,14 @@ Encoded encode_texts(const std::vector<std::string_view>& texts, const nnlite::t
 Scores score(const std::vector<double>& probabilities, const std::vector<int>& labels) {
     Scores s;
     if (probabilities.empty()) return s;
-    std::size_t correct = 0;
-    for (std::size_t i = 0; i < probabilities.size(); ++i) {
-        const double p = std::clamp(probabilities[i], 1e-7, 1 - 1e-7);
-        s.loss -= labels[i] ? std::log(p) : std::log(1 - p);
-        correct += (probabilities[i] >= 0.5) == (labels[i] == 1);
-    }
-    s.loss /= static_cast<double>(probabilities.size());
-    s.accuracy = static_cast<double>(correct) / static_cast<double>(probabilities.size());
+    // The same functions report.html uses, so `train` prints the report's test loss.
+    s.loss = nnlite::metrics::log_loss(labels, probabilities);
+    s.accuracy = nnlite::metrics::accuracy(labels, probabilities);
     return s;
 }
 
 void write_text_file(const std::string& path, const std::string& content) {
-    nnlite::io::AtomicFileWriter w(path);
-    w.write(content.data(), content.size());
-    w.commit();
+    nnlite::io::write_file_atomically(path, content);
 }
 
 std::string read_text_file(const std::string& path) {
@@ -89,7 +86,16 @@ Config read_config(const std::string& path) {
     }
 }
 
-Classifier Classifier::load(const std::string& run_dir, Device device) {
+void require_device(nnlite::Device device) {
+    try {
+        nnlite::require_available(device);
+    } catch (const nnlite::Error& e) {
+        throw nnlite::Error(std::string("--device ") + device.name() + ": " + e.what() +
+                            (device == nnlite::Device::cuda ? "; use --device cpu" : ""));
+    }
+}
+
+Classifier Classifier::load(const std::string& run_dir, nnlite::Device device) {
     check<nnlite::IoError>(fs::is_directory(run_dir), "model directory '", run_dir,
                            "' does not exist (train one with `imdb_example train`, or use "
                            "examples/imdb/pretrained)");
@@ -108,24 +114,40 @@ Classifier Classifier::load(const std::string& run_dir, Device device) {
     // The weights are checked against the configuration on the CPU whatever the device, so
     // a mismatch reads the same everywhere and a device error is never mistaken for one.
     const auto weights = nnlite::io::load<float>(model_path);
-    auto cpu_model = std::make_unique<InferenceModelOn<nnlite::cpu>>(c.config, c.vocabulary.size());
+    auto cpu_model = std::make_shared<SentimentModel<nnlite::cpu>>(c.config, c.vocabulary.size());
     try {
-        cpu_model->load(weights);
+        cpu_model->load_state_dict(weights);
     } catch (const nnlite::Error& e) {
         throw nnlite::FormatError(model_path + " does not match " + config_path + " and " +
                                   RunFiles::vocab +
                                   " (weights from a different preset or run?): " + e.what());
     }
+    cpu_model->eval();
     c.device = device;
-    if (device == Device::cuda)
-        c.model = make_cuda_inference_model(c.config, c.vocabulary.size(), weights);
-    else
-        c.model = std::move(cpu_model);
+    nnlite::dispatch(device, [&](auto backend) {
+        using B = decltype(backend);
+        std::shared_ptr<SentimentModel<B>> model;
+        if constexpr (std::is_same_v<B, nnlite::cpu>)
+            model = cpu_model;
+        else
+            model = nnlite::nn::convert_module<B>(*cpu_model, c.config, c.vocabulary.size());
+        c.predict_ = [model](const Encoded& encoded, const nnlite::text::SequenceOptions& seq,
+                             std::size_t batch_size) {
+            return predict_probabilities(*model, encoded, seq, batch_size);
+        };
+        c.explain_ = [model](const std::vector<std::int32_t>& ids) {
+            return integrated_gradients(*model, ids);
+        };
+    });
     return c;
 }
 
+std::vector<double> Classifier::predict_encoded(const Encoded& encoded, std::size_t batch_size) {
+    return predict_(encoded, sequence_options(config), batch_size);
+}
+
 std::vector<double> Classifier::predict(const std::vector<std::string_view>& texts) {
-    return model->predict(encode_texts(texts, tokenizer, vocabulary), sequence_options(config));
+    return predict_encoded(encode_texts(texts, tokenizer, vocabulary));
 }
 
 Classifier::Explanation Classifier::explain(std::string_view text) {
@@ -138,7 +160,7 @@ Classifier::Explanation Classifier::explain(std::string_view text) {
         ex.probability = predict({text})[0];
         return ex;
     }
-    auto a = model->explain(ids);
+    auto a = explain_(ids);
     ex.probability = a.probability;
     ex.contributions = std::move(a.contributions);
     ex.tokens = std::move(tokens);

@@ -111,4 +111,14 @@ IndexSplit stratified_split(const std::vector<int>& labels, double fraction, std
 /// it again first returns the previous validation reviews to TRAIN, in their order.
 void split_validation(Dataset& data, double fraction = 0.1, std::uint64_t seed = 42);
 
+/// Where the IMDB data is when no --data names it, the one search order every tool uses
+/// (imdb_example, `imdb_example data-path` for scripts/imdb.sh, the real-data test):
+///   1. $NNLITE_IMDB_DATA, when set and not empty (returned even if it does not exist, so
+///      that the error names it);
+///   2. <repo>/data/imdb/aclImdb_v1.tar.gz, then <repo>/data/imdb/aclImdb (what
+///      scripts/download_imdb.sh leaves);
+///   3. <repo>/../shared/data/imdb/aclImdb_v1_labeled.tar.gz (our machines' copy);
+/// <repo> being the source tree this program was built from. "" when none exists.
+std::string default_data_path();
+
 }  // namespace imdb

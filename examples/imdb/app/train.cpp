@@ -1,10 +1,11 @@
 // `imdb_example train`: the metrics and resume helpers shared by both backends, and the
-// dispatch on --device (the loop itself is train_impl.hpp).
+// dispatch on --device (the loop itself is train_impl.hpp). A CUDA build compiles this file
+// with nvcc so that nnlite::dispatch can reach nnlite::cuda.
 #include <fstream>
 #include <sstream>
 
-#include "device.hpp"
-#include "train_impl.hpp"
+#include <nnlite/device.hpp>
+#include "app/train_impl.hpp"
 
 namespace imdb {
 
@@ -82,8 +83,9 @@ Config resumed_config(Config saved, const TrainArgs& args, const std::string& co
 }  // namespace train_detail
 
 int run_train(const TrainArgs& args) {
-    if (args.device == Device::cuda) return run_train_cuda(args);
-    return train_on<nnlite::cpu>(args, "cpu");
+    return nnlite::dispatch(args.device, [&](auto backend) {
+        return train_on<decltype(backend)>(args, nnlite::describe(args.device));
+    });
 }
 
 }  // namespace imdb

@@ -86,9 +86,9 @@ std::string truncate_text(std::string_view text, std::size_t max_chars = 600);
 /// a probability outside [0, 1]).
 std::string render_report(const ReportData& data);
 
-/// Renders and writes atomically: a temporary file next to `path` is written, flushed to
-/// disk, then renamed over `path`, so a reader never sees a half-written report. Throws
-/// nnlite::IoError naming the file on failure.
+/// Renders and writes with nnlite::io::write_file_atomically (fsync'ed temporary file next
+/// to `path`, rename, directory fsync), so a reader never sees a half-written report.
+/// Throws nnlite::IoError naming the file on failure.
 void write_report(const std::string& path, const ReportData& data);
 
 }  // namespace imdb

@@ -18,7 +18,7 @@
 #include <nnlite/ops/shape.hpp>
 #include <vector>
 
-#include "config.hpp"
+#include "app/config.hpp"
 
 namespace imdb {
 

@@ -15,9 +15,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "classifier.hpp"
-#include "commands.hpp"
-#include "page.hpp"
+#include "app/commands.hpp"
+#include "index_page.hpp"
+#include "model/classifier.hpp"
 
 namespace imdb {
 
@@ -58,7 +58,7 @@ int run_serve(const ServeArgs& args) {
         send_json(res, 200,
                   {{"status", "ok"},
                    {"model", args.run_dir},
-                   {"device", device_name(classifier.device)},
+                   {"device", classifier.device.name()},
                    {"vocabulary", classifier.vocabulary.size()}});
     });
     server.Post("/api/predict", [&](const httplib::Request& req, httplib::Response& res) {

@@ -1,12 +1,11 @@
-// A trained model on one device behind a plain interface: the commands (evaluate, predict,
-// serve) are ordinary C++ and call it, and only the CUDA translation unit (cuda_device.cu)
-// instantiates InferenceModelOn<nnlite::cuda>.
+// Inference with a SentimentModel<B> on any backend: batched probabilities and
+// integrated-gradients attributions. Classifier (classifier.hpp) instantiates them for the
+// backend nnlite::dispatch picks.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <nnlite/autograd/grad_mode.hpp>
 #include <nnlite/nn/module.hpp>
 #include <nnlite/ops/pointwise.hpp>
@@ -14,8 +13,8 @@
 #include <numeric>
 #include <vector>
 
-#include "config.hpp"
-#include "model.hpp"
+#include "app/config.hpp"
+#include "model/model.hpp"
 
 namespace imdb {
 
@@ -95,42 +94,5 @@ Attribution integrated_gradients(SentimentModel<B>& model, const std::vector<std
     out.probability = 1.0 / (1.0 + std::exp(-logit));
     return out;
 }
-
-/// The model of a run directory on one device.
-class InferenceModel {
-  public:
-    virtual ~InferenceModel() = default;
-    virtual std::vector<double> predict(const Encoded& encoded,
-                                        const nnlite::text::SequenceOptions& seq,
-                                        std::size_t batch_size = 128) = 0;
-    virtual Attribution explain(const std::vector<std::int32_t>& ids) = 0;
-    virtual std::size_t parameter_count() const = 0;
-};
-
-template <class B>
-class InferenceModelOn final : public InferenceModel {
-  public:
-    InferenceModelOn(const Config& c, std::size_t vocab_size) : model_(c, vocab_size) {
-        model_.eval();
-    }
-    /// Copies host weights in (strict: every name and shape must match the model).
-    void load(const nnlite::nn::StateDict<float>& weights) {
-        nnlite::nn::StateDict<float, B> on_device;
-        for (const auto& kv : weights) on_device.emplace(kv.first, kv.second.template to<B>());
-        model_.load_state_dict(on_device);
-        model_.eval();
-    }
-    std::vector<double> predict(const Encoded& encoded, const nnlite::text::SequenceOptions& seq,
-                                std::size_t batch_size) override {
-        return predict_probabilities(model_, encoded, seq, batch_size);
-    }
-    Attribution explain(const std::vector<std::int32_t>& ids) override {
-        return integrated_gradients(model_, ids);
-    }
-    std::size_t parameter_count() const override { return model_.parameter_count(); }
-
-  private:
-    SentimentModel<B> model_;
-};
 
 }  // namespace imdb

@@ -10,7 +10,9 @@
 //   report.html        the evaluation report
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <nnlite/device.hpp>
 #include <nnlite/text/sequence.hpp>
 #include <nnlite/text/tokenizer.hpp>
 #include <nnlite/text/vocabulary.hpp>
@@ -18,9 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config.hpp"
-#include "device.hpp"
-#include "inference.hpp"
+#include "app/config.hpp"
+#include "model/inference.hpp"
 
 namespace imdb {
 
@@ -54,6 +55,10 @@ Scores score(const std::vector<double>& probabilities, const std::vector<int>& l
 /// Writes a file atomically (temp + fsync + rename): a crash leaves the old one intact.
 void write_text_file(const std::string& path, const std::string& content);
 std::string read_text_file(const std::string& path);
+/// Throws a one-line nnlite::Error ("--device cuda: ...") when `device` cannot be used by
+/// this program: a build without the CUDA backend, or no usable GPU.
+void require_device(nnlite::Device device);
+
 /// Reads a config.json; unreadable files, invalid JSON, unknown keys, wrong types and
 /// invalid settings are nnlite::Errors naming the file.
 Config read_config(const std::string& path);
@@ -62,14 +67,15 @@ class Classifier {
   public:
     /// Loads a run directory onto `device`; every missing or inconsistent file is an
     /// nnlite::Error naming the file and what is wrong.
-    static Classifier load(const std::string& run_dir, Device device = Device::cpu);
+    static Classifier load(const std::string& run_dir, nnlite::Device device = nnlite::Device::cpu);
 
     Config config;
     nnlite::text::Vocabulary vocabulary;
     nnlite::text::Tokenizer tokenizer;
-    std::unique_ptr<InferenceModel> model;
-    Device device = Device::cpu;
+    nnlite::Device device = nnlite::Device::cpu;
 
+    /// P(positive) for already encoded reviews (encode_texts), in input order.
+    std::vector<double> predict_encoded(const Encoded& encoded, std::size_t batch_size = 128);
     std::vector<double> predict(const std::vector<std::string_view>& texts);
 
     /// Per-token contribution to the decision (the logit) by integrated gradients from
@@ -81,6 +87,13 @@ class Classifier {
         std::vector<double> contributions;
     };
     Explanation explain(std::string_view text);
+
+  private:
+    // The SentimentModel<B> on `device`, behind two calls (set up by load's dispatch).
+    std::function<std::vector<double>(const Encoded&, const nnlite::text::SequenceOptions&,
+                                      std::size_t)>
+        predict_;
+    std::function<Attribution(const std::vector<std::int32_t>&)> explain_;
 };
 
 }  // namespace imdb

@@ -2,11 +2,11 @@
 // exit code; errors are nnlite::Error exceptions that main() prints.
 #pragma once
 
+#include <nnlite/device.hpp>
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "device.hpp"
+#include "app/config.hpp"
 
 namespace imdb {
 
@@ -18,7 +18,7 @@ struct TrainArgs {
     /// Config keys set on the command line (to_json names, e.g. "epochs", "lr"); --resume
     /// applies "epochs" and rejects any other that differs from the saved config.
     std::vector<std::string> overridden;
-    Device device = Device::cpu;
+    nnlite::Device device = nnlite::Device::cpu;
 };
 int run_train(const TrainArgs& args);
 
@@ -27,7 +27,7 @@ struct EvaluateArgs {
     std::string data_path;
     std::size_t limit_test = 0;  // 0 = all
     std::string report_path;     // "" = RUN_DIR/report.html is left alone
-    Device device = Device::cpu;
+    nnlite::Device device = nnlite::Device::cpu;
 };
 int run_evaluate(const EvaluateArgs& args);
 
@@ -38,7 +38,7 @@ struct PredictArgs {
     bool json = false;
     bool explain = false;
     bool color = false;
-    Device device = Device::cpu;
+    nnlite::Device device = nnlite::Device::cpu;
 };
 int run_predict(const PredictArgs& args);
 
@@ -47,12 +47,8 @@ struct ServeArgs {
     std::string host = "127.0.0.1";
     int port = 8080;
     int max_seconds = 0;  // stop after this long (0 = run until killed); for tests
-    Device device = Device::cpu;
+    nnlite::Device device = nnlite::Device::cpu;
 };
 int run_serve(const ServeArgs& args);
-
-/// Where the data is when --data is not given: $NNLITE_IMDB_DATA, then the copies a
-/// machine of ours or scripts/download_imdb.sh leave; "" when none is found.
-std::string default_data_path();
 
 }  // namespace imdb

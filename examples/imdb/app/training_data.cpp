@@ -1,4 +1,4 @@
-#include "training_data.hpp"
+#include "app/training_data.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "dataset.hpp"
+#include "data/dataset.hpp"
 
 namespace imdb {
 

@@ -1,5 +1,5 @@
 // IMDB readers: directory tree, archive (libarchive), CSV. See dataset.hpp for the contract.
-#include "dataset.hpp"
+#include "data/dataset.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -627,6 +628,15 @@ void split_validation(Dataset& data, double fraction, std::uint64_t seed) {
          << seed << " (" << data.validation.size() << " reviews; " << data.train.size()
          << " left to train on)";
     data.notes.push_back(note.str());
+}
+
+std::string default_data_path() {
+    if (const char* env = std::getenv("NNLITE_IMDB_DATA"); env && *env) return env;
+    const std::filesystem::path repo = IMDB_SOURCE_ROOT;
+    for (const auto& candidate : {repo / "data/imdb/aclImdb_v1.tar.gz", repo / "data/imdb/aclImdb",
+                                  repo / "../shared/data/imdb/aclImdb_v1_labeled.tar.gz"})
+        if (std::filesystem::exists(candidate)) return candidate.lexically_normal().string();
+    return "";
 }
 
 }  // namespace imdb

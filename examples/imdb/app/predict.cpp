@@ -8,8 +8,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "classifier.hpp"
-#include "commands.hpp"
+#include "app/commands.hpp"
+#include "model/classifier.hpp"
 
 namespace imdb {
 

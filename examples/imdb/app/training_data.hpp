@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "classifier.hpp"
-#include "config.hpp"
-#include "report.hpp"
+#include "app/config.hpp"
+#include "model/classifier.hpp"
+#include "report/report.hpp"
 
 namespace imdb {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "dataset.hpp"
+#include "data/dataset.hpp"
 
 namespace {
 

@@ -5,11 +5,11 @@
 #include <nnlite/metrics/calibration.hpp>
 #include <nnlite/metrics/classification.hpp>
 
-#include "classifier.hpp"
-#include "commands.hpp"
-#include "progress.hpp"
-#include "report.hpp"
-#include "training_data.hpp"
+#include "app/commands.hpp"
+#include "app/progress.hpp"
+#include "app/training_data.hpp"
+#include "model/classifier.hpp"
+#include "report/report.hpp"
 
 namespace imdb {
 
@@ -20,7 +20,7 @@ int run_evaluate(const EvaluateArgs& args) {
     TrainingData data = prepare_test_data(c.config, args.data_path, c.vocabulary, args.limit_test);
     std::printf("%s (loaded in %.1f s)\n", data.summary.c_str(), data.seconds);
     Progress timer("evaluate", 1, false);
-    const auto probs = c.model->predict(data.test_ids, sequence_options(c.config));
+    const auto probs = c.predict_encoded(data.test_ids);
     const double secs = timer.seconds();
 
     namespace m = nnlite::metrics;

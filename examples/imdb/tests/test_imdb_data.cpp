@@ -1,5 +1,6 @@
 // IMDB readers on small synthetic trees, archives and CSVs made here, every bad-input path,
-// the splits, and (when NNLITE_IMDB_DATA points at it) the real archive.
+// the splits. The real archive has its own test (test_imdb_real_data.cpp), which ctest
+// reports as skipped where the data is absent.
 #include <archive.h>
 #include <archive_entry.h>
 #include <doctest/doctest.h>
@@ -16,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "dataset.hpp"
+#include "data/dataset.hpp"
 
 namespace fs = std::filesystem;
 using nnlite::FormatError;
@@ -491,39 +492,4 @@ TEST_CASE("stratified_split and split_validation") {
     CHECK(d.validation.empty());
     CHECK(texts(d.train) == train_before);
     CHECK_THROWS_WITH_AS(imdb::split_validation(d, 1.0), doctest::Contains("[0, 1)"), ValueError);
-}
-
-TEST_CASE("the real IMDB archive (NNLITE_IMDB_DATA)") {
-    const char* path = std::getenv("NNLITE_IMDB_DATA");
-    if (!path || !*path) {
-        MESSAGE("NNLITE_IMDB_DATA is not set: the real-data test is skipped");
-        return;
-    }
-    if (!fs::exists(path)) {
-        MESSAGE("NNLITE_IMDB_DATA=" << path << " does not exist: the real-data test is skipped");
-        return;
-    }
-    auto d = imdb::load(path);
-    CHECK(d.train.size() == 25000);
-    CHECK(d.test.size() == 25000);
-    for (const auto* split : {&d.train, &d.test}) {
-        CHECK(imdb::Dataset::count_label(*split, 1) == 12500);
-        CHECK(imdb::Dataset::count_label(*split, 0) == 12500);
-        for (const auto& r : *split) {
-            CHECK((r.label == 1 ? r.rating >= 7 : r.rating <= 4));
-            CHECK(r.rating >= 1);
-        }
-    }
-    CHECK(d.skipped_empty == 0);
-    CHECK(d.repaired_utf8 == 0);
-    const auto bromwell = std::find_if(d.train.begin(), d.train.end(), [](const imdb::Review& r) {
-        return r.label == 1 && r.id == 0;
-    });
-    REQUIRE(bromwell != d.train.end());
-    CHECK(bromwell->where().find("train/pos/0_9.txt") != std::string::npos);
-    CHECK(bromwell->text.rfind("Bromwell High is a cartoon comedy.", 0) == 0);
-    imdb::split_validation(d);
-    CHECK(d.validation.size() == 2500);
-    CHECK(imdb::Dataset::count_label(d.validation, 1) == 1250);
-    CHECK(d.train.size() == 22500);
 }

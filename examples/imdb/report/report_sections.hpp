@@ -8,7 +8,7 @@
 #include <nnlite/metrics/calibration.hpp>
 #include <nnlite/metrics/classification.hpp>
 
-#include "report.hpp"
+#include "report/report.hpp"
 
 namespace imdb::report_sections {
 

@@ -1,7 +1,8 @@
 // `imdb_example train` as a template over the backend: data -> vocabulary -> model ->
 // epochs with validation, LR on plateau, early stopping, best-on-validation and resumable
-// checkpoints -> test report. train.cpp instantiates it for nnlite::cpu and cuda_device.cu
-// for nnlite::cuda; run directories and checkpoints are the same files on either.
+// checkpoints -> test report. train.cpp instantiates it through nnlite::dispatch
+// (nnlite::cpu, and nnlite::cuda in a CUDA build); run directories and checkpoints are the same
+// files on either.
 #pragma once
 
 #include <algorithm>
@@ -21,12 +22,12 @@
 #include <string>
 #include <vector>
 
-#include "classifier.hpp"
-#include "commands.hpp"
-#include "inference.hpp"
-#include "progress.hpp"
-#include "report.hpp"
-#include "training_data.hpp"
+#include "app/commands.hpp"
+#include "app/progress.hpp"
+#include "app/training_data.hpp"
+#include "model/classifier.hpp"
+#include "model/inference.hpp"
+#include "report/report.hpp"
 
 namespace imdb {
 

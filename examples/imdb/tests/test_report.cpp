@@ -17,7 +17,7 @@
 #include <sstream>
 #include <string>
 
-#include "report.hpp"
+#include "report/report.hpp"
 
 namespace fs = std::filesystem;
 using namespace imdb;
@@ -253,7 +253,7 @@ TEST_CASE("writes are atomic and failures are IoErrors naming the file") {
 
     const std::string missing = (dir.path / "no" / "such" / "dir" / "report.html").string();
     CHECK_THROWS_WITH_AS(write_report(missing, small_report()),
-                         doctest::Contains("no/such/dir/report.html.tmp-"), nnlite::IoError);
+                         doctest::Contains("no/such/dir/report.html'"), nnlite::IoError);
     // Bad data never touches the existing file.
     ReportData bad = small_report();
     bad.test_labels[0] = 7;

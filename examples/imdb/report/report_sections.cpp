@@ -1,6 +1,6 @@
 // The sections of report.html: metrics from nnlite::metrics laid out as HTML tables and
 // inline SVG charts (report_svg.hpp).
-#include "report_sections.hpp"
+#include "report/report_sections.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include <nnlite/core/error.hpp>
 
-#include "report_svg.hpp"
+#include "report/report_svg.hpp"
 
 namespace imdb::report_sections {
 
@@ -21,8 +21,8 @@ Evaluation evaluate(const ReportData& d) {
     const auto& y = d.test_labels;
     const auto& p = d.test_probabilities;
     if (y.empty() && p.empty()) return e;
-    metrics::detail::check_binary_inputs("write_report", y, p);
-    metrics::detail::check_threshold("write_report", d.threshold);
+    metrics::check_binary_inputs("write_report", y, p);
+    metrics::check_threshold("write_report", d.threshold);
     nnlite::check<nnlite::ValueError>(d.test_texts.empty() || d.test_texts.size() == y.size(),
                                       "write_report: ", d.test_texts.size(), " test texts but ",
                                       y.size(), " labels; expected none or one per label");
