@@ -12,8 +12,9 @@
 #      imdb_example --device cuda must fail with its one-line explanation
 #   5. asan preset (ASan + UBSan, -O1): configure, build the same suites and examples
 #      (not the compile-only header check, done in 2), ctest
-# Stops at the first failure with a non-zero exit. The last thing printed is the asan
-# ctest run's own summary.
+# Stops at the first failure with a non-zero exit. Each ctest run is followed by the list
+# of skipped tests with their reasons; the last lines printed repeat the asan ctest run's
+# own summary.
 #
 # Environment:
 #   NNLITE_BUILD_ROOT  where the build folders go (default: <repo>/build, the presets' dirs)
@@ -56,8 +57,30 @@ configure_and_build() {  # preset
     cmake --preset "$1" -B "$dir"
     cmake --build "$dir" --parallel "$jobs"
 }
+# ctest, then which tests were skipped and the reason each printed (a test that cannot run
+# here exits 77 and says why; ctest counts it as skipped, never as passed).
 run_ctest() {  # preset
-    ctest --test-dir "$build_root/$1" --output-on-failure --no-tests=error --timeout 900
+    local dir=$build_root/$1 rc=0
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 2>&1 |
+        tee "$dir/ctest-output.txt" || rc=$?
+    report_skipped "$dir"
+    return "$rc"
+}
+report_skipped() {  # build dir
+    local names name reason
+    names=$(sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$1/ctest-output.txt")
+    if [[ -z $names ]]; then
+        echo "skipped tests: none"
+        return
+    fi
+    echo "skipped tests ($(wc -l <<<"$names")), each with the reason it printed:"
+    for name in $names; do
+        reason=$(awk -v t="$name" '$0 == "Test: " t || $0 ~ ("/[0-9]+ Test: " t "$") { f = 1 }
+            f && /^Output:/ { o = 1; next }
+            f && o && /^<end of output>/ { exit }
+            f && o && tolower($0) ~ /skip/ { print; exit }' "$1/Testing/Temporary/LastTest.log")
+        echo "  $name: ${reason:-(printed no reason)}"
+    done
 }
 
 begin_stage "dependencies"
@@ -125,3 +148,6 @@ echo "  (total so far $((SECONDS - script_start))s; the asan ctest run follows)"
 
 begin_stage "asan: ctest (ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS)"
 run_ctest asan
+echo
+echo "asan ctest summary (repeated):"
+sed -n '/tests passed, /,$p' "$build_root/asan/ctest-output.txt"

@@ -1,4 +1,12 @@
-// nnlite umbrella header (CPU backend). #include <nnlite/cuda.hpp> adds the CUDA backend.
+// nnlite umbrella header (CPU backend): tensors, autograd, ops, modules, optimizers,
+// checkpoints (io/), metrics, text pipeline, and run-time device choice (device.hpp).
+//
+// Not included, each for a reason:
+//   nnlite/cuda.hpp              the CUDA backend: needs nvcc (include it from a .cu file)
+//   nnlite/distributed.hpp       data-parallel training: needs MPI (nnlite::distributed)
+//   nnlite/tensor/xtensor.hpp    xtensor views of tensors: xtensor's expression headers
+//   nnlite/nn/init_orthogonal.hpp  orthogonal init: xtensor-blas/LAPACK headers
+// (the last two would cost every program's compile time what only some use).
 #pragma once
 
 #include "nnlite/autograd/engine.hpp"
@@ -7,15 +15,20 @@
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
 #include "nnlite/core/shape.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/core/threads.hpp"
 #include "nnlite/device.hpp"
+#include "nnlite/io/file.hpp"
+#include "nnlite/io/safetensors.hpp"
+#include "nnlite/metrics/calibration.hpp"
+#include "nnlite/metrics/classification.hpp"
 #include "nnlite/nn/clip.hpp"
 #include "nnlite/nn/dropout.hpp"
 #include "nnlite/nn/embedding.hpp"
 #include "nnlite/nn/init.hpp"
 #include "nnlite/nn/linear.hpp"
 #include "nnlite/nn/lstm.hpp"
+#include "nnlite/nn/module.hpp"
+#include "nnlite/nn/module_conversion.hpp"
 #include "nnlite/ops/arithmetic.hpp"
 #include "nnlite/ops/dropout.hpp"
 #include "nnlite/ops/indexing.hpp"
@@ -32,6 +45,7 @@
 #include "nnlite/optim/optimizer.hpp"
 #include "nnlite/optim/scheduler.hpp"
 #include "nnlite/optim/sgd.hpp"
+#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/text/batching.hpp"
 #include "nnlite/text/corpus.hpp"
 #include "nnlite/text/normalize.hpp"
