@@ -1,4 +1,5 @@
-# What every test that runs under mpirun needs (tests/distributed, examples/distributed):
+# What every test that runs under mpirun needs (tests/distributed, examples/distributed,
+# examples/imdb); included once by the top-level CMakeLists.txt when NNLITE_WITH_MPI:
 #   NNLITE_MPIEXEC_PREFLAGS  MPIEXEC_PREFLAGS plus --oversubscribe for Open MPI (2 ranks
 #                            on a machine with fewer free cores, as in CI)
 #   NNLITE_MPI_TEST_ENV      root allowed (CI runs as root), one thread per rank, and, in
@@ -7,7 +8,6 @@
 #                            unloaded by then, so LSan can neither attribute nor suppress them
 #                            (AddressSanitizer and UBSan still check everything; nnlite's own
 #                            code is leak-checked by every other suite).
-include_guard(GLOBAL)
 
 set(NNLITE_MPIEXEC_PREFLAGS ${MPIEXEC_PREFLAGS})
 if(MPIEXEC_EXECUTABLE AND NOT MPIEXEC_PREFLAGS MATCHES "oversubscribe")
