@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
@@ -672,4 +673,16 @@ TEST_CASE("open_from_memory applies the same validation, naming its label") {
                          doctest::Contains("safetensors '<memory>': tensor 'x': data_offsets "
                                            "[0,16] are out of range of the 15-byte data section"),
                          FormatError);
+}
+
+TEST_CASE("a FIFO or device in a checkpoint's place is refused at once, not waited on") {
+    TempDir dir;
+    const auto fifo = dir.file("model.safetensors");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH_AS(io::SafetensorsFile::open(fifo),
+                         doctest::Contains("model.safetensors' is not a regular file"), IoError);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    CHECK_THROWS_WITH_AS(io::SafetensorsFile::open("/dev/zero"),
+                         doctest::Contains("'/dev/zero' is not a regular file"), IoError);
 }

@@ -2,7 +2,9 @@
 // length-bucketed batching and the parallel corpus passes.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -340,6 +342,50 @@ TEST_CASE("vocabulary save/load round trip and bad files") {
         t.add("two\nlines");
         CHECK_THROWS_WITH_AS(Vocabulary::build(t).save((dir / "x.txt").string()),
                              doctest::Contains("tab or newline"), ValueError);
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("vocabulary files from outside: size limit, FIFOs, devices and symlinks to them") {
+    const auto dir = temp_dir("vocab_hostile");
+    TokenCounter c;
+    c.add("word", 3);
+    const auto path = (dir / "vocab.txt").string();
+    Vocabulary::build(c).save(path);
+    const auto size = std::filesystem::file_size(path);
+
+    SUBCASE("a file over the limit is refused before it is read, naming both sizes") {
+        CHECK(Vocabulary::load(path, size).size() == 3);
+        const std::string want = "is " + std::to_string(size) + " bytes, more than the limit of " +
+                                 std::to_string(size - 1);
+        CHECK_THROWS_WITH_AS(Vocabulary::load(path, size - 1), doctest::Contains(want.c_str()),
+                             IoError);
+    }
+    SUBCASE("a FIFO is refused at once instead of waiting for a writer") {
+        const auto fifo = (dir / "fifo.txt").string();
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        const auto start = std::chrono::steady_clock::now();
+        CHECK_THROWS_WITH_AS(Vocabulary::load(fifo), doctest::Contains("is not a regular file"),
+                             IoError);
+        CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    }
+    SUBCASE("a symlink to /dev/zero is refused, not read for gigabytes") {
+        const auto link = dir / "zero.txt";
+        std::filesystem::create_symlink("/dev/zero", link);
+        CHECK_THROWS_WITH_AS(Vocabulary::load(link.string()),
+                             doctest::Contains("is not a regular file"), IoError);
+    }
+    SUBCASE("a directory is refused") {
+        CHECK_THROWS_AS(Vocabulary::load(dir.string()), IoError);
+    }
+    SUBCASE("parse() reads the same text from memory, naming the source in errors") {
+        std::ifstream in(path, std::ios::binary);
+        const std::string text((std::istreambuf_iterator<char>(in)), {});
+        CHECK(Vocabulary::parse(text, "mem") == Vocabulary::load(path));
+        CHECK_THROWS_WITH_AS(Vocabulary::parse("nnlite-vocab 1 2\n<pad>\t0\n", "mem"),
+                             doctest::Contains("mem: header declares 2 tokens but the file "
+                                               "holds 1"),
+                             FormatError);
     }
     std::filesystem::remove_all(dir);
 }

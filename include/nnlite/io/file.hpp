@@ -44,11 +44,13 @@ inline std::string os_error_text(int err) {
 class ReadOnlyFile {
   public:
     /// Opens `path`; IoError naming the file and the OS error if it cannot be opened or is
-    /// not a regular file.
+    /// not a regular file. Opened non-blocking, so a FIFO or device in the file's place is
+    /// refused at once instead of waiting for a writer (reads of a regular file are not
+    /// affected by O_NONBLOCK).
     static std::shared_ptr<const ReadOnlyFile> open(const std::string& path) {
         int fd;
         do {
-            fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         } while (fd < 0 && errno == EINTR);
         check<IoError>(fd >= 0, "cannot open '", path,
                        "' for reading: ", detail::os_error_text(errno));
@@ -95,6 +97,18 @@ class ReadOnlyFile {
     int fd_;
     std::uint64_t size_ = 0;
 };
+
+/// The whole of a regular file, refused (IoError naming the file and both sizes) when it is
+/// larger than `max_bytes`: for files from outside (vocabularies, configs) whose size must
+/// be bounded before anything is read. FIFOs, devices and directories are refused at once.
+inline std::string read_file(const std::string& path, std::uint64_t max_bytes) {
+    const auto file = ReadOnlyFile::open(path);
+    check<IoError>(file->size() <= max_bytes, "'", path, "' is ", file->size(),
+                   " bytes, more than the limit of ", max_bytes, " bytes for this file");
+    std::string bytes(static_cast<std::size_t>(file->size()), '\0');
+    file->read_at(0, bytes.data(), bytes.size());
+    return bytes;
+}
 
 /// Writes a file by atomic replacement: construct (creates the temporary file), write()
 /// the bytes, commit() (fsync + rename + directory fsync). Destroying a writer that was not

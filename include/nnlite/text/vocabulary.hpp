@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -266,14 +265,32 @@ class Vocabulary {
         io::write_file_atomically(path, text);
     }
 
-    static Vocabulary load(const std::string& path) {
-        std::ifstream in(path, std::ios::binary);
-        check<IoError>(static_cast<bool>(in), "Vocabulary::load: cannot open ", path, ": ",
-                       std::strerror(errno));
+    /// Largest file load() reads by default: a vocabulary of a million tokens is ~20 MB.
+    static constexpr std::uint64_t max_file_bytes = std::uint64_t{256} << 20;
+
+    /// Reads a file written by save(). The file is untrusted: it must be a regular file (a
+    /// FIFO or device is refused at once) of at most max_bytes, and every line is checked.
+    static Vocabulary load(const std::string& path, std::uint64_t max_bytes = max_file_bytes) {
+        return parse(io::read_file(path, max_bytes), path);
+    }
+
+    /// Parses the text of a vocabulary file; `source` names it in errors (FormatError with
+    /// source:line for anything that is not the format above).
+    static Vocabulary parse(std::string_view text, const std::string& source) {
+        const std::string& path = source;
+        std::size_t pos = 0;
+        auto next_line = [&](std::string& line) {
+            if (pos >= text.size()) return false;
+            std::size_t end = text.find('\n', pos);
+            if (end == std::string_view::npos) end = text.size();
+            line.assign(text.substr(pos, end - pos));
+            pos = end + 1;
+            strip_cr(line);
+            return true;
+        };
         std::string line;
-        check<FormatError>(static_cast<bool>(std::getline(in, line)), path,
+        check<FormatError>(next_line(line), path,
                            ":1: empty file, expected the header \"nnlite-vocab 1 <size>\"");
-        strip_cr(line);
         const std::string magic = "nnlite-vocab 1 ";
         check<FormatError>(line.compare(0, magic.size(), magic) == 0, path,
                            ":1: expected the header \"nnlite-vocab 1 <size>\", found \"",
@@ -286,25 +303,25 @@ class Vocabulary {
         v.map_ = detail::StringIdMap();
         v.counts_.clear();
         std::size_t line_no = 1;
-        while (std::getline(in, line)) {
+        while (next_line(line)) {
             ++line_no;
-            strip_cr(line);
             const std::size_t tab = line.rfind('\t');
             check<FormatError>(tab != std::string::npos && tab > 0, path, ":", line_no,
                                ": expected \"<token>\\t<count>\", found \"", line.substr(0, 60),
                                "\"");
             std::size_t count = 0;
             check<FormatError>(parse_count(line.substr(tab + 1), count), path, ":", line_no,
-                               ": bad count \"", line.substr(tab + 1), "\"");
+                               ": bad count \"", line.substr(tab + 1, 60), "\"");
             const std::string_view token(line.data(), tab);
             const std::size_t id = line_no - 2;
             check<FormatError>(id != 0 || token == pad_token, path, ":", line_no,
-                               ": expected <pad> as id 0, found \"", token, "\"");
+                               ": expected <pad> as id 0, found \"", token.substr(0, 60), "\"");
             check<FormatError>(id != 1 || token == unk_token, path, ":", line_no,
-                               ": expected <unk> as id 1, found \"", token, "\"");
+                               ": expected <unk> as id 1, found \"", token.substr(0, 60), "\"");
             bool inserted = false;
             v.map_.insert(token, inserted);
-            check<FormatError>(inserted, path, ":", line_no, ": duplicate token \"", token, "\"");
+            check<FormatError>(inserted, path, ":", line_no, ": duplicate token \"",
+                               token.substr(0, 60), "\"");
             v.counts_.push_back(static_cast<std::int64_t>(count));
         }
         check<FormatError>(v.size() == declared, path, ": header declares ", declared,
