@@ -61,26 +61,29 @@ int folder_of_entry(std::string_view name, std::string_view& file_name) {
 
 }  // namespace
 
-Dataset load_archive(const std::string& path, const LoadOptions& options) {
-    check_exists(path);
-    check<FormatError>(!fs::is_directory(path), path, ": is a directory, not an archive");
-    {
-        std::ifstream probe(path, std::ios::binary);
-        check<IoError>(static_cast<bool>(probe), "cannot open ", path, ": ", std::strerror(errno));
-    }
-    std::unique_ptr<archive, ArchiveCloser> a(archive_read_new());
+namespace {
+
+using ArchivePtr = std::unique_ptr<archive, ArchiveCloser>;
+
+/// A libarchive reader for the formats the data comes in (tar, gnutar, zip; any filter).
+ArchivePtr new_reader(const std::string& path) {
+    ArchivePtr a(archive_read_new());
     check<IoError>(a != nullptr, path, ": libarchive could not allocate a reader");
     archive_read_support_filter_all(a.get());
     archive_read_support_format_tar(a.get());
     archive_read_support_format_gnutar(a.get());
     archive_read_support_format_zip(a.get());
-    const auto lib_error = [&]() {
-        const char* msg = archive_error_string(a.get());
-        return std::string(msg ? msg : "unknown libarchive error");
-    };
-    check<FormatError>(archive_read_open_filename(a.get(), path.c_str(), 1 << 16) == ARCHIVE_OK,
-                       path, ": not a readable tar/tar.gz/zip archive (", lib_error(), ")");
+    return a;
+}
 
+std::string lib_error(archive* a) {
+    const char* msg = archive_error_string(a);
+    return std::string(msg ? msg : "unknown libarchive error");
+}
+
+/// Reads every review of an opened archive; `path` names it in errors and sources.
+Dataset read_reviews(archive* a, const std::string& path, const LoadOptions& options) {
+    const auto lib_error = [a]() { return imdb::lib_error(a); };
     Dataset data;
     data.format = Format::archive;
     data.path = path;
@@ -89,7 +92,7 @@ Dataset load_archive(const std::string& path, const LoadOptions& options) {
     archive_entry* entry = nullptr;
     std::size_t entries = 0;
     while (true) {
-        const int rc = archive_read_next_header(a.get(), &entry);
+        const int rc = archive_read_next_header(a, &entry);
         if (rc == ARCHIVE_EOF) break;
         check<FormatError>(rc == ARCHIVE_OK || rc == ARCHIVE_WARN, path,
                            entries == 0
@@ -116,7 +119,7 @@ Dataset load_archive(const std::string& path, const LoadOptions& options) {
         }
         char buf[1 << 16];
         while (true) {
-            const la_ssize_t got = archive_read_data(a.get(), buf, sizeof buf);
+            const la_ssize_t got = archive_read_data(a, buf, sizeof buf);
             check<FormatError>(got >= 0, path, ": cannot read entry ", name, " (", lib_error(),
                                ")");
             if (got == 0) break;
@@ -135,6 +138,29 @@ Dataset load_archive(const std::string& path, const LoadOptions& options) {
     sort_canonical(data.test);
     add_policy_notes(data);
     return data;
+}
+
+}  // namespace
+
+Dataset load_archive(const std::string& path, const LoadOptions& options) {
+    check_exists(path);
+    check<FormatError>(!fs::is_directory(path), path, ": is a directory, not an archive");
+    {
+        std::ifstream probe(path, std::ios::binary);
+        check<IoError>(static_cast<bool>(probe), "cannot open ", path, ": ", std::strerror(errno));
+    }
+    const ArchivePtr a = new_reader(path);
+    check<FormatError>(archive_read_open_filename(a.get(), path.c_str(), 1 << 16) == ARCHIVE_OK,
+                       path, ": not a readable tar/tar.gz/zip archive (", lib_error(a.get()), ")");
+    return read_reviews(a.get(), path, options);
+}
+
+Dataset load_archive_memory(const void* bytes, std::size_t size, const std::string& name,
+                            const LoadOptions& options) {
+    const ArchivePtr a = new_reader(name);
+    check<FormatError>(archive_read_open_memory(a.get(), bytes, size) == ARCHIVE_OK, name,
+                       ": not a readable tar/tar.gz/zip archive (", lib_error(a.get()), ")");
+    return read_reviews(a.get(), name, options);
 }
 
 }  // namespace imdb

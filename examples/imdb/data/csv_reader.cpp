@@ -117,7 +117,14 @@ Dataset load_csv(const std::string& path, const LoadOptions& options) {
                       options.csv_test_fraction);
     check_exists(path);
     check<FormatError>(!fs::is_directory(path), path, ": is a directory, not a CSV file");
-    const std::string content = read_whole_file(path);
+    return load_csv_text(read_whole_file(path), path, options);
+}
+
+Dataset load_csv_text(const std::string& content, const std::string& path,
+                      const LoadOptions& options) {
+    check<ValueError>(options.csv_test_fraction > 0.0 && options.csv_test_fraction < 1.0,
+                      "load_csv: csv_test_fraction must be in (0, 1), got ",
+                      options.csv_test_fraction);
     CsvReader csv(content, path);
     check<FormatError>(!csv.done(), path, ":1: empty file, expected a header row review,sentiment");
     std::vector<std::string> fields;

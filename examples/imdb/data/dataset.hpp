@@ -96,6 +96,12 @@ Dataset load(const std::string& path, const LoadOptions& options = LoadOptions()
 Dataset load_directory(const std::string& path, const LoadOptions& options = LoadOptions());
 Dataset load_archive(const std::string& path, const LoadOptions& options = LoadOptions());
 Dataset load_csv(const std::string& path, const LoadOptions& options = LoadOptions());
+/// The same readers over bytes in memory (`name` stands for the path in errors and
+/// sources): what the fuzzers drive, and what a program with the data in memory calls.
+Dataset load_archive_memory(const void* bytes, std::size_t size, const std::string& name,
+                            const LoadOptions& options = LoadOptions());
+Dataset load_csv_text(const std::string& content, const std::string& name,
+                      const LoadOptions& options = LoadOptions());
 
 /// Seeded stratified split of 0..labels.size()-1: of each label's items, round(fraction *
 /// count) chosen uniformly at random go to `second`, the rest to `first`; both lists are
