@@ -14,7 +14,9 @@
 
 #include <cstddef>
 #include <mutex>
+#include <type_traits>
 
+#include "nnlite/backend/functors.hpp"
 #include "nnlite/core/threads.hpp"
 
 extern "C" void openblas_set_num_threads(int num_threads);
@@ -58,26 +60,37 @@ class SingleThreadScope {
     SingleThreadScope& operator=(const SingleThreadScope&) = delete;
 };
 
-/// C[M,N] = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X^T when trans_x.
-/// lda/ldb/ldc are the row strides of A, B and C as stored.
-inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                 float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                 float beta, float* c, std::size_t ldc) {
-    if (m == 0 || n == 0) return;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-                beta, c, static_cast<int>(ldc));
+namespace detail {
+template <class T>
+void cblas_gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                std::size_t ldc) {
+    const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+    const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+    const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
+    const int LDA = static_cast<int>(lda), LDB = static_cast<int>(ldb);
+    const int LDC = static_cast<int>(ldc);
+    if constexpr (std::is_same_v<T, float>)
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, LDA, b, LDB, beta, c, LDC);
+    else
+        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, LDA, b, LDB, beta, c, LDC);
 }
+}  // namespace detail
 
-inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                 double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
-                 double beta, double* c, std::size_t ldc) {
+/// C[M,N] = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X^T when trans_x.
+/// lda/ldb/ldc are the row strides of A, B and C as stored. k == 0 (which BLAS may
+/// reject) scales C by beta with the shared nnlite::detail::gemm_empty_k.
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     if (m == 0 || n == 0) return;
-    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-                beta, c, static_cast<int>(ldc));
+    if (k == 0) {
+        for (std::size_t r = 0; r < m; ++r)
+            for (std::size_t j = 0; j < n; ++j)
+                c[r * ldc + j] = ::nnlite::detail::gemm_empty_k(c[r * ldc + j], beta);
+        return;
+    }
+    detail::cblas_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace nnlite::blas
