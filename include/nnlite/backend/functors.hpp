@@ -176,9 +176,10 @@ NNLITE_HOST_DEVICE inline T bce_with_logits(T x, T y) {
     return (x < T(0) ? T(0) : x) - x * y + math_log1p(math_exp(-math_abs(x)));
 }
 
-/// d l / d x = (sigmoid(x) - y) * g.
+/// d l / d x = (sigmoid(x) - y) * g. y and g come by reference so that a CPU loop loads
+/// them after sigmoid's exp call instead of loading them first and spilling them across it.
 template <class T>
-NNLITE_HOST_DEVICE inline T bce_with_logits_grad(T x, T y, T g) {
+NNLITE_HOST_DEVICE inline T bce_with_logits_grad(T x, const T& y, const T& g) {
     return (sigmoid_scalar(x) - y) * g;
 }
 

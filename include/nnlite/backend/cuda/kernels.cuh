@@ -7,6 +7,10 @@
 // the reduced extent in index order, so results are deterministic run to run. Scatter-adds
 // (index_add, gather backward) use atomicAdd and are therefore order-nondeterministic in
 // the last bits, as PyTorch's embedding backward is on CUDA. GEMMs are cuBLAS.
+//
+// The element math (unary ops, softmax rows, BCE, the k == 0 GEMM case) is the shared
+// NNLITE_HOST_DEVICE code of backend/functors.hpp; this file supplies kernels and launches,
+// and every launch goes through cuda_detail::launch (grid from n, launch checked by name).
 #pragma once
 
 #include <cublas_v2.h>
