@@ -4,6 +4,7 @@
 // documented semantics; EarlyStopping; bad options and bad state dicts.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -120,6 +121,29 @@ TEST_CASE("an optimizer resumed from state_dict continues exactly (bitwise)") {
         CHECK(resumed[0].to_vector() == ref[0].to_vector());
         CHECK(resumed[1].to_vector() == ref[1].to_vector());
     }
+}
+
+TEST_CASE("Adam's host-side step count follows a state_dict loaded into the same optimizer") {
+    auto p = Tensor<float>::from({1.f, -2.f, 3.f}).requires_grad_();
+    optim::Adam<float> adam({p}, optim::AdamOptions(0.1));
+    auto step = [&] {
+        p.set_grad(Tensor<float>::from({0.5f, 0.25f, -1.f}));
+        adam.step();
+    };
+    step();
+    step();
+    const auto saved = adam.state_dict();
+    const auto p_after_2 = p.to_vector();
+    step();
+    const auto p_after_3 = p.to_vector();
+    CHECK(adam.state(0).at("step").item() == 3.f);
+    // Back to step 2: the next step is step 3 again (a stale host count would make it 4).
+    adam.load_state_dict(saved);
+    std::copy(p_after_2.begin(), p_after_2.end(), p.data());
+    step();
+    CHECK(adam.state(0).at("step").item() == 3.f);
+    CHECK(adam.state_dict().at("state.0.step").item() == 3.f);
+    CHECK(p.to_vector() == p_after_3);
 }
 
 TEST_CASE("state_dict keys follow torch.optim's state names") {

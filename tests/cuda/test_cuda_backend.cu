@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <nnlite/autograd/gradcheck.hpp>
 #include <nnlite/io/safetensors.hpp>
 #include <vector>
 
@@ -132,6 +133,18 @@ void compare_backends(const char* what, const std::vector<Shape>& shapes, F f, d
 }
 
 }  // namespace
+
+TEST_CASE("cuda: gradcheck perturbs device inputs (through host copies)") {
+    SKIP_WITHOUT_CUDA();
+    using CudaD = Tensor<double, cuda>;
+    Generator gen(7);
+    const CudaD x = Tensor<double>::uniform({3, 4}, -1.0, 1.0, gen).to<cuda>();
+    const std::function<CudaD(const std::vector<CudaD>&)> f = [](const std::vector<CudaD>& in) {
+        return ops::tanh(ops::mul(in[0], in[0]));
+    };
+    const auto r = autograd::gradcheck<double, cuda>(f, {x});
+    CHECK_MESSAGE(r.ok, r.report);
+}
 
 TEST_CASE("cuda vs cpu: elementwise ops with broadcasting") {
     SKIP_WITHOUT_CUDA();

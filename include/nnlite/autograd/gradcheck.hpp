@@ -56,14 +56,17 @@ GradcheckResult gradcheck(const std::function<Tensor<T, B>(const std::vector<Ten
         const Tensor<T, B> g = x.grad();
         const std::vector<T> analytical =
             g.defined() ? g.to_vector() : std::vector<T>(x.numel(), T(0));
+        // Perturbs one element at a time in place, through host copies so that it works on
+        // every backend (x.data() may be device memory): set(j, v) writes one element.
+        const std::vector<T> values = x.to_vector();
+        auto set = [&x](std::size_t j, T v) { B::copy_from_host(x.data() + j, &v, 1); };
         for (std::size_t j = 0; j < x.numel(); ++j) {
-            T* p = x.data() + j;  // CPU backends only: gradcheck perturbs in place
-            const T orig = *p;
-            *p = static_cast<T>(orig + eps);
+            const T orig = values[j];
+            set(j, static_cast<T>(orig + eps));
             const double up = weighted(f(inputs));
-            *p = static_cast<T>(orig - eps);
+            set(j, static_cast<T>(orig - eps));
             const double down = weighted(f(inputs));
-            *p = orig;
+            set(j, orig);
             const double numerical = (up - down) / (2 * eps);
             const double a = static_cast<double>(analytical[j]);
             const double err = std::abs(a - numerical);

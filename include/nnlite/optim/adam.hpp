@@ -25,8 +25,8 @@
 #include "nnlite/autograd/grad_mode.hpp"
 #include "nnlite/backend/backend.hpp"
 #include "nnlite/core/error.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/optim/optimizer.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::optim {
 
@@ -131,9 +131,14 @@ class AdamBase : public Optimizer<T, B> {
             T* m = this->buffer(i, "exp_avg", shape).data();
             T* v = this->buffer(i, "exp_avg_sq", shape).data();
             T* vmax = c.amsgrad ? this->buffer(i, "max_exp_avg_sq", shape).data() : nullptr;
-            // The step count lives in a (host-read) scalar tensor so it round-trips through
-            // the optimizer's state dict; item() works on every backend.
-            const T step = step_t.item() + T(1);
+            // The step count is counted on the host (no device read per parameter per step)
+            // and mirrored into the "step" state tensor, which the state dict carries (as
+            // PyTorch's `step` entry). The tensor is read once, after a load.
+            if (host_step_.size() != this->params_.size())
+                host_step_.assign(this->params_.size(), std::nullopt);
+            if (!host_step_[i]) host_step_[i] = step_t.item();
+            const T step = *host_step_[i] + T(1);
+            host_step_[i] = step;
             B::copy_from_host(step_t.data(), &step, 1);
             const double t = static_cast<double>(step);
             const double bias_correction1 = 1.0 - std::pow(c.beta1, t);
@@ -170,9 +175,12 @@ class AdamBase : public Optimizer<T, B> {
         if (config_.amsgrad) names.push_back("max_exp_avg_sq");
         return names;
     }
+    void state_loaded() override { host_step_.clear(); }
 
   private:
     AdamConfig config_;
+    // Host copy of each parameter's "step" state; nullopt until read from the tensor.
+    std::vector<std::optional<T>> host_step_;
 };
 
 }  // namespace detail

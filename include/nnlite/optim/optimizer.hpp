@@ -27,8 +27,8 @@
 
 #include "nnlite/autograd/grad_mode.hpp"
 #include "nnlite/core/error.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::optim {
 
@@ -130,6 +130,7 @@ class Optimizer {
         if (static_cast<T>(lr_) != saved_lr) set_lr(static_cast<double>(saved_lr));
         steps_ = static_cast<std::int64_t>(dict.at("step").item());
         state_ = std::move(loaded);
+        state_loaded();
     }
 
   protected:
@@ -139,6 +140,9 @@ class Optimizer {
                                              const Shape& param_shape) const = 0;
     /// The buffers a parameter's state must contain once it has any.
     virtual std::vector<std::string> required_state() const = 0;
+    /// Called after load_state_dict replaced the state: a subclass that caches state on
+    /// the host (Adam's step counts) drops its cache here.
+    virtual void state_loaded() {}
 
     /// Parameter i's buffer `name`, created filled with zeros if absent.
     tensor_type& buffer(std::size_t i, const std::string& name, const Shape& shape) {

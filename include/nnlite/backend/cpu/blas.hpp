@@ -12,7 +12,9 @@
 
 #include <cstddef>
 #include <mutex>
+#include <type_traits>
 
+#include "nnlite/backend/functors.hpp"
 #include "nnlite/core/threads.hpp"
 
 // The BLAS entry points used, declared here rather than through <cblas.h>: xtensor-blas
@@ -71,31 +73,36 @@ class SingleThreadScope {
 namespace detail {
 /// Row-major C = op(A) op(B) through the column-major Fortran routine: a row-major matrix
 /// is its transpose in column-major order, so C^T = op(B)^T op(A)^T is computed with the
-/// operands swapped. k == 0 is passed through (BLAS scales C by beta).
-template <class T, class Gemm>
-void gemm_row_major(Gemm fortran_gemm, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
-                    std::size_t k, T alpha, const T* a, std::size_t lda, const T* b,
-                    std::size_t ldb, T beta, T* c, std::size_t ldc) {
-    if (m == 0 || n == 0) return;
+/// operands swapped.
+template <class T>
+void fortran_gemm_row_major(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                            T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+                            T beta, T* c, std::size_t ldc) {
     const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
     const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
-    const int LDA = static_cast<int>(lda), LDB = static_cast<int>(ldb), LDC = static_cast<int>(ldc);
-    fortran_gemm(&tb, &ta, &N, &M, &K, &alpha, b, &LDB, a, &LDA, &beta, c, &LDC);
+    const int LDA = static_cast<int>(lda), LDB = static_cast<int>(ldb);
+    const int LDC = static_cast<int>(ldc);
+    if constexpr (std::is_same_v<T, float>)
+        sgemm_(&tb, &ta, &N, &M, &K, &alpha, b, &LDB, a, &LDA, &beta, c, &LDC);
+    else
+        dgemm_(&tb, &ta, &N, &M, &K, &alpha, b, &LDB, a, &LDA, &beta, c, &LDC);
 }
 }  // namespace detail
 
 /// C[M,N] = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X^T when trans_x.
-/// lda/ldb/ldc are the row strides of A, B and C as stored.
-inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                 float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                 float beta, float* c, std::size_t ldc) {
-    detail::gemm_row_major(&sgemm_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                 double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
-                 double beta, double* c, std::size_t ldc) {
-    detail::gemm_row_major(&dgemm_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+/// lda/ldb/ldc are the row strides of A, B and C as stored. k == 0 (which BLAS may
+/// reject) scales C by beta with the shared nnlite::detail::gemm_empty_k.
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        for (std::size_t r = 0; r < m; ++r)
+            for (std::size_t j = 0; j < n; ++j)
+                c[r * ldc + j] = ::nnlite::detail::gemm_empty_k(c[r * ldc + j], beta);
+        return;
+    }
+    detail::fortran_gemm_row_major(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace nnlite::blas

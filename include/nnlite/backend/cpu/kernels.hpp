@@ -98,69 +98,29 @@ struct kernels<cpu> {
     template <class T>
     static void binary(BinaryOp op, const Shape& out_shape, T* out, const T* a,
                        const Shape& a_shape, const T* b, const Shape& b_shape) {
-        switch (op) {
-            case BinaryOp::add:
-                detail::binary_impl<BinaryOp::add>(out_shape, out, a, a_shape, b, b_shape);
-                break;
-            case BinaryOp::sub:
-                detail::binary_impl<BinaryOp::sub>(out_shape, out, a, a_shape, b, b_shape);
-                break;
-            case BinaryOp::mul:
-                detail::binary_impl<BinaryOp::mul>(out_shape, out, a, a_shape, b, b_shape);
-                break;
-            case BinaryOp::div:
-                detail::binary_impl<BinaryOp::div>(out_shape, out, a, a_shape, b, b_shape);
-                break;
-        }
+        detail::dispatch_binary(op, [&](auto tag) {
+            detail::binary_impl<decltype(tag)::value>(out_shape, out, a, a_shape, b, b_shape);
+        });
     }
+    /// out = op(in) elementwise (formulas in backend/functors.hpp); the op is dispatched
+    /// once, so each loop is op-specific and vectorises where the math allows.
     template <class T>
     static void unary(UnaryOp op, T* out, const T* in, std::size_t n) {
-        switch (op) {
-            case UnaryOp::neg:
-                for (std::size_t i = 0; i < n; ++i) out[i] = -in[i];
-                break;
-            case UnaryOp::exp:
-                for (std::size_t i = 0; i < n; ++i) out[i] = std::exp(in[i]);
-                break;
-            case UnaryOp::log:
-                for (std::size_t i = 0; i < n; ++i) out[i] = std::log(in[i]);
-                break;
-            case UnaryOp::sigmoid:
-                for (std::size_t i = 0; i < n; ++i) out[i] = detail::sigmoid_scalar(in[i]);
-                break;
-            case UnaryOp::tanh:
-                for (std::size_t i = 0; i < n; ++i) out[i] = std::tanh(in[i]);
-                break;
-            case UnaryOp::relu:
-                for (std::size_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
-                break;
-        }
+        detail::dispatch_unary(op, [&](auto tag) {
+            constexpr UnaryOp Op = decltype(tag)::value;
+            for (std::size_t i = 0; i < n; ++i) out[i] = detail::unary_forward<Op>(in[i]);
+        });
     }
     /// gin = d op(in) / d in * gout, using the saved input or output as each derivative
     /// needs (exp, sigmoid and tanh from the output; log and relu from the input).
     template <class T>
     static void unary_backward(UnaryOp op, T* gin, const T* gout, const T* in, const T* out,
                                std::size_t n) {
-        switch (op) {
-            case UnaryOp::neg:
-                for (std::size_t i = 0; i < n; ++i) gin[i] = -gout[i];
-                break;
-            case UnaryOp::exp:
-                for (std::size_t i = 0; i < n; ++i) gin[i] = gout[i] * out[i];
-                break;
-            case UnaryOp::log:
-                for (std::size_t i = 0; i < n; ++i) gin[i] = gout[i] / in[i];
-                break;
-            case UnaryOp::sigmoid:
-                for (std::size_t i = 0; i < n; ++i) gin[i] = gout[i] * out[i] * (T(1) - out[i]);
-                break;
-            case UnaryOp::tanh:
-                for (std::size_t i = 0; i < n; ++i) gin[i] = gout[i] * (T(1) - out[i] * out[i]);
-                break;
-            case UnaryOp::relu:
-                for (std::size_t i = 0; i < n; ++i) gin[i] = in[i] > T(0) ? gout[i] : T(0);
-                break;
-        }
+        detail::dispatch_unary(op, [&](auto tag) {
+            constexpr UnaryOp Op = decltype(tag)::value;
+            for (std::size_t i = 0; i < n; ++i)
+                gin[i] = detail::unary_backward<Op>(gout[i], in[i], out[i]);
+        });
     }
     /// out (shape out_shape, which broadcasts to in_shape) = sum of `in` over broadcast dims.
     template <class T>
@@ -237,17 +197,10 @@ struct kernels<cpu> {
     static void gemm_batched(bool ta, bool tb, std::size_t batch, std::size_t m, std::size_t n,
                              std::size_t k, T alpha, const T* a, std::size_t stride_a, const T* b,
                              std::size_t stride_b, T beta, T* c, std::size_t stride_c) {
-        const std::size_t lda = std::max<std::size_t>(1, ta ? m : k);
-        const std::size_t ldb = std::max<std::size_t>(1, tb ? k : n);
-        const std::size_t ldc = std::max<std::size_t>(1, n);
+        const auto ld = detail::packed_gemm_ld(ta, tb, m, n, k);
         for (std::size_t i = 0; i < batch; ++i) {
-            T* ci = c + i * stride_c;
-            if (k == 0) {  // BLAS may reject k == 0; the product is empty
-                for (std::size_t j = 0; j < m * n; ++j) ci[j] = beta == T(0) ? T(0) : beta * ci[j];
-                continue;
-            }
-            blas::gemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
-                       ci, ldc);
+            blas::gemm(ta, tb, m, n, k, alpha, a + i * stride_a, ld.lda, b + i * stride_b, ld.ldb,
+                       beta, c + i * stride_c, ld.ldc);
         }
     }
     /// out = in with dims d0 and d1 swapped (out has the swapped shape).
@@ -321,55 +274,36 @@ struct kernels<cpu> {
                         out[pos] = src;
                 }
     }
-    /// Softmax (or log-softmax) over the middle axis of [outer, len, inner], max-shifted.
+    /// Softmax (or log-softmax) over the middle axis of [outer, len, inner], max-shifted:
+    /// one detail::softmax_row per (o, i).
     template <class T>
     static void softmax(const T* in, std::size_t outer, std::size_t len, std::size_t inner, T* out,
                         bool log) {
         for (std::size_t o = 0; o < outer; ++o)
             for (std::size_t i = 0; i < inner; ++i) {
-                const T* s = in + o * len * inner + i;
-                T* d = out + o * len * inner + i;
-                T mx = -std::numeric_limits<T>::infinity();
-                for (std::size_t l = 0; l < len; ++l) mx = std::max(mx, s[l * inner]);
-                T sum = T(0);
-                for (std::size_t l = 0; l < len; ++l) sum += std::exp(s[l * inner] - mx);
-                if (log) {
-                    const T lse = mx + std::log(sum);
-                    for (std::size_t l = 0; l < len; ++l) d[l * inner] = s[l * inner] - lse;
-                } else {
-                    for (std::size_t l = 0; l < len; ++l)
-                        d[l * inner] = std::exp(s[l * inner] - mx) / sum;
-                }
+                const std::size_t base = o * len * inner + i;
+                detail::softmax_row(in + base, len, inner, out + base, log);
             }
     }
-    /// Backward of softmax/log_softmax from the saved output y:
-    /// softmax: gin = y * (g - sum(g*y)); log_softmax: gin = g - exp(y) * sum(g).
+    /// Backward of softmax/log_softmax from the saved output y (detail::softmax_backward_row).
     template <class T>
     static void softmax_backward(const T* g, const T* y, std::size_t outer, std::size_t len,
                                  std::size_t inner, T* gin, bool log) {
         for (std::size_t o = 0; o < outer; ++o)
             for (std::size_t i = 0; i < inner; ++i) {
                 const std::size_t base = o * len * inner + i;
-                T acc = T(0);
-                for (std::size_t l = 0; l < len; ++l)
-                    acc += log ? g[base + l * inner] : g[base + l * inner] * y[base + l * inner];
-                for (std::size_t l = 0; l < len; ++l) {
-                    const std::size_t p = base + l * inner;
-                    gin[p] = log ? g[p] - std::exp(y[p]) * acc : y[p] * (g[p] - acc);
-                }
+                detail::softmax_backward_row(g + base, y + base, len, inner, gin + base, log);
             }
     }
-    /// Elementwise binary cross-entropy on logits, stable for any |x|:
-    /// l = max(x, 0) - x*y + log1p(exp(-|x|)).
+    /// Elementwise binary cross-entropy on logits (detail::bce_with_logits).
     template <class T>
     static void bce_with_logits(const T* x, const T* y, std::size_t n, T* out) {
-        for (std::size_t i = 0; i < n; ++i)
-            out[i] = std::max(x[i], T(0)) - x[i] * y[i] + std::log1p(std::exp(-std::abs(x[i])));
+        for (std::size_t i = 0; i < n; ++i) out[i] = detail::bce_with_logits(x[i], y[i]);
     }
     /// d l / d x = (sigmoid(x) - y) * g (g one value per element).
     template <class T>
     static void bce_with_logits_backward(const T* x, const T* y, const T* g, std::size_t n, T* gx) {
-        for (std::size_t i = 0; i < n; ++i) gx[i] = (detail::sigmoid_scalar(x[i]) - y[i]) * g[i];
+        for (std::size_t i = 0; i < n; ++i) gx[i] = detail::bce_with_logits_grad(x[i], y[i], g[i]);
     }
 };
 

@@ -31,7 +31,6 @@
 
 namespace nnlite {
 
-
 template <>
 struct lstm_kernels<cpu> {
     /// Forward gate math for `rows` rows. `gates` [rows, 4H] holds pre-activations on entry
@@ -130,19 +129,12 @@ struct lstm_kernels<cpu> {
             kernels<cpu>::copy(dst + dst_row[k] * n, src + src_row[k] * n, n);
     }
 
-    /// C[m, n] = alpha · op(A) · op(B) + beta · C with explicit row strides; k == 0 is
-    /// handled here (BLAS may reject it).
+    /// C[m, n] = alpha · op(A) · op(B) + beta · C with explicit row strides (k == 0 scales C
+    /// by beta, see blas::gemm).
     template <class T>
     static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                      T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
                      T* c, std::size_t ldc) {
-        if (m == 0 || n == 0) return;
-        if (k == 0) {
-            for (std::size_t r = 0; r < m; ++r)
-                for (std::size_t j = 0; j < n; ++j)
-                    c[r * ldc + j] = beta == T(0) ? T(0) : beta * c[r * ldc + j];
-            return;
-        }
         blas::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 };

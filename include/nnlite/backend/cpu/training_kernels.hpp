@@ -12,46 +12,35 @@
 
 #include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
+#include "nnlite/backend/functors.hpp"
 #include "nnlite/core/random.hpp"
 
 namespace nnlite {
 
 template <>
 struct training_kernels<cpu> {
-    /// One Adam/AdamW step over n elements (PyTorch's order: decoupled decay first, then
-    /// the moments, then p -= step_size * m / (sqrt(v) / sqrt(bc2) + eps)).
+    /// One Adam/AdamW step over n elements (detail::adam_update per element). Whether
+    /// amsgrad's vmax is present is decided once, outside the loop.
     template <class T>
     static void adam_step(T* pd, const T* gd, T* m, T* v, T* vmax, std::size_t n,
                           const AdamStepParams<T>& c) {
-        if (c.decoupled_decay)
-            for (std::size_t j = 0; j < n; ++j) pd[j] = pd[j] * c.decay_factor;
-        for (std::size_t j = 0; j < n; ++j) {
-            T gj = c.maximize ? -gd[j] : gd[j];
-            if (c.l2 != T(0)) gj = gj + c.l2 * pd[j];
-            m[j] = m[j] * c.beta1 + c.one_minus_beta1 * gj;
-            v[j] = v[j] * c.beta2 + c.one_minus_beta2 * (gj * gj);
-            T second = v[j];
-            if (vmax) {
-                vmax[j] = std::max(vmax[j], v[j]);
-                second = vmax[j];
-            }
-            const T denom = std::sqrt(second) / c.bc2_sqrt + c.eps;
-            pd[j] = pd[j] + (-c.step_size) * (m[j] / denom);
-        }
+        if (vmax)
+            for (std::size_t j = 0; j < n; ++j)
+                detail::adam_update(pd[j], gd[j], m[j], v[j], vmax + j, c);
+        else
+            for (std::size_t j = 0; j < n; ++j)
+                detail::adam_update(pd[j], gd[j], m[j], v[j], static_cast<T*>(nullptr), c);
     }
 
-    /// One SGD step (weight decay, momentum with dampening, Nesterov) over n elements.
+    /// One SGD step (weight decay, momentum with dampening, Nesterov) over n elements
+    /// (detail::sgd_update per element).
     template <class T>
     static void sgd_step(T* pd, const T* gd, T* buf, std::size_t n, const SGDStepParams<T>& c) {
-        for (std::size_t j = 0; j < n; ++j) {
-            T d = c.maximize ? -gd[j] : gd[j];
-            if (c.weight_decay != T(0)) d = d + c.weight_decay * pd[j];
-            if (c.use_momentum) {
-                buf[j] = c.first ? d : buf[j] * c.momentum + c.one_minus_dampening * d;
-                d = c.nesterov ? d + c.momentum * buf[j] : buf[j];
-            }
-            pd[j] = pd[j] + (-c.lr) * d;
-        }
+        if (c.use_momentum)
+            for (std::size_t j = 0; j < n; ++j) detail::sgd_update(pd[j], gd[j], buf + j, c);
+        else
+            for (std::size_t j = 0; j < n; ++j)
+                detail::sgd_update(pd[j], gd[j], static_cast<T*>(nullptr), c);
     }
 
     /// acc += sum |g_i|^q over n elements (q = inf: max), sequentially in double.

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "nnlite/backend/functors.hpp"
+
 // GCC will not if-convert a float comparison while -ftrapping-math (its default) says the
 // comparison may raise FE_INVALID, so a loop holding a select (clamp, floor fix-up, the
 // tanh branch) stays scalar. These functions raise nothing a program could observe (no
@@ -74,19 +76,15 @@ inline float tanh_approx(float x) {
     return ax < 0.625f ? small : big;
 }
 
-template <class T>
-inline T sigmoid_exact(T x) {
-    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);
-    return e / (T(1) + e);
-}
-
 }  // namespace detail
 
-/// out[i] = sigmoid(in[i]); out may equal in.
+/// out[i] = sigmoid(in[i]); out may equal in. Types other than float use the one exact
+/// sigmoid of every backend (backend/functors.hpp); float uses sigmoid_approx above, a
+/// different algorithm (a branch-free polynomial exp, not libm's) that stays here because
+/// it exists to be auto-vectorised on the CPU.
 template <class T>
 inline void sigmoid(T* out, const T* in, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = detail::sigmoid_exact(in[i]);
+    for (std::size_t i = 0; i < n; ++i) out[i] = ::nnlite::detail::sigmoid_scalar(in[i]);
 }
 inline void sigmoid(float* out, const float* in, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) out[i] = detail::sigmoid_approx(in[i]);

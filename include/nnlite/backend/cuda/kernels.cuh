@@ -7,6 +7,10 @@
 // the reduced extent in index order, so results are deterministic run to run. Scatter-adds
 // (index_add, gather backward) use atomicAdd and are therefore order-nondeterministic in
 // the last bits, as PyTorch's embedding backward is on CUDA. GEMMs are cuBLAS.
+//
+// The element math (unary ops, softmax rows, BCE, the k == 0 GEMM case) is the shared
+// NNLITE_HOST_DEVICE code of backend/functors.hpp; this file supplies kernels and launches,
+// and every launch goes through cuda_detail::launch (grid from n, launch checked by name).
 #pragma once
 
 #include <cublas_v2.h>
@@ -16,13 +20,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "nnlite/backend/backend.hpp"
-#include "nnlite/backend/functors.hpp"
 #include "nnlite/backend/cuda/device.cuh"
 #include "nnlite/backend/cuda/error.cuh"
 #include "nnlite/backend/cuda/storage.cuh"
+#include "nnlite/backend/functors.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/shape.hpp"
 
@@ -42,50 +48,19 @@ inline unsigned grid_for(std::size_t n) {
     for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < (n); \
          i += std::size_t{gridDim.x} * blockDim.x)
 
-// Device math in the element type's own precision (float -> expf, double -> exp).
-__device__ inline float dev_exp(float x) {
-    return expf(x);
-}
-__device__ inline double dev_exp(double x) {
-    return exp(x);
-}
-__device__ inline float dev_log(float x) {
-    return logf(x);
-}
-__device__ inline double dev_log(double x) {
-    return log(x);
-}
-__device__ inline float dev_log1p(float x) {
-    return log1pf(x);
-}
-__device__ inline double dev_log1p(double x) {
-    return log1p(x);
-}
-__device__ inline float dev_tanh(float x) {
-    return tanhf(x);
-}
-__device__ inline double dev_tanh(double x) {
-    return tanh(x);
-}
-__device__ inline float dev_sqrt(float x) {
-    return sqrtf(x);
-}
-__device__ inline double dev_sqrt(double x) {
-    return sqrt(x);
-}
-__device__ inline float dev_abs(float x) {
-    return fabsf(x);
-}
-__device__ inline double dev_abs(double x) {
-    return fabs(x);
+/// Enqueues kernel<<<grid, block_size>>>(args...) on nnlite's stream and checks the
+/// launch; a failure is an Error naming `name`. Faults inside the kernel surface at the
+/// next synchronising call.
+template <class... Params, class... Args>
+void launch_grid(const char* name, unsigned grid, void (*kernel)(Params...), Args&&... args) {
+    kernel<<<grid, block_size, 0, stream()>>>(std::forward<Args>(args)...);
+    check_launch(name);
 }
 
-template <class T>
-__device__ inline T dev_sigmoid(T x) {
-    // Split by sign so exp never overflows (as detail::sigmoid_scalar on the CPU).
-    if (x >= T(0)) return T(1) / (T(1) + dev_exp(-x));
-    const T e = dev_exp(x);
-    return e / (T(1) + e);
+/// launch_grid with the grid for n elements (grid_for(n)), for grid-stride kernels.
+template <class... Params, class... Args>
+void launch(const char* name, std::size_t n, void (*kernel)(Params...), Args&&... args) {
+    launch_grid(name, grid_for(n), kernel, std::forward<Args>(args)...);
 }
 
 /// Shapes and strides passed by value to a kernel. Rank is capped at max_rank; the host
@@ -155,62 +130,14 @@ __global__ void binary_broadcast_kernel(BinaryOp op, Strided s, T* out, const T*
         out[i] = nnlite::detail::apply_binary(op, a[oa], b[ob]);
     }
 }
-template <class T>
-__global__ void unary_kernel(UnaryOp op, T* out, const T* in, std::size_t n) {
-    NNLITE_CUDA_FOR(i, n) {
-        const T x = in[i];
-        T y = x;
-        switch (op) {
-            case UnaryOp::neg:
-                y = -x;
-                break;
-            case UnaryOp::exp:
-                y = dev_exp(x);
-                break;
-            case UnaryOp::log:
-                y = dev_log(x);
-                break;
-            case UnaryOp::sigmoid:
-                y = dev_sigmoid(x);
-                break;
-            case UnaryOp::tanh:
-                y = dev_tanh(x);
-                break;
-            case UnaryOp::relu:
-                y = x > T(0) ? x : T(0);
-                break;
-        }
-        out[i] = y;
-    }
+template <UnaryOp Op, class T>
+__global__ void unary_kernel(T* out, const T* in, std::size_t n) {
+    NNLITE_CUDA_FOR(i, n) out[i] = nnlite::detail::unary_forward<Op>(in[i]);
 }
-template <class T>
-__global__ void unary_backward_kernel(UnaryOp op, T* gin, const T* gout, const T* in, const T* out,
+template <UnaryOp Op, class T>
+__global__ void unary_backward_kernel(T* gin, const T* gout, const T* in, const T* out,
                                       std::size_t n) {
-    NNLITE_CUDA_FOR(i, n) {
-        const T g = gout[i];
-        T r = g;
-        switch (op) {
-            case UnaryOp::neg:
-                r = -g;
-                break;
-            case UnaryOp::exp:
-                r = g * out[i];
-                break;
-            case UnaryOp::log:
-                r = g / in[i];
-                break;
-            case UnaryOp::sigmoid:
-                r = g * out[i] * (T(1) - out[i]);
-                break;
-            case UnaryOp::tanh:
-                r = g * (T(1) - out[i] * out[i]);
-                break;
-            case UnaryOp::relu:
-                r = in[i] > T(0) ? g : T(0);
-                break;
-        }
-        gin[i] = r;
-    }
+    NNLITE_CUDA_FOR(i, n) gin[i] = nnlite::detail::unary_backward<Op>(gout[i], in[i], out[i]);
 }
 /// sum_to: output element j sums the `reduced` input elements that broadcast onto it.
 /// `kept` holds the non-reduced dims (shape + input strides in `a`), `red` the reduced
@@ -274,7 +201,7 @@ __global__ void scatter_argmax_kernel(const T* g, const std::int64_t* argmax, st
 }
 template <class T>
 __global__ void scale_or_zero_kernel(T* c, std::size_t n, T beta) {
-    NNLITE_CUDA_FOR(i, n) c[i] = beta == T(0) ? T(0) : beta * c[i];
+    NNLITE_CUDA_FOR(i, n) c[i] = nnlite::detail::gemm_empty_k(c[i], beta);
 }
 template <class T>
 __global__ void transpose_kernel(const T* in, Strided s, T* out, std::size_t n) {
@@ -330,69 +257,41 @@ template <class T>
 __global__ void softmax_kernel(const T* in, std::size_t outer, std::size_t len, std::size_t inner,
                                T* out, bool log) {
     NNLITE_CUDA_FOR(q, outer * inner) {
-        const std::size_t o = q / inner, i = q % inner;
-        const T* s = in + o * len * inner + i;
-        T* d = out + o * len * inner + i;
-        T mx = -static_cast<T>(INFINITY);
-        for (std::size_t l = 0; l < len; ++l) {  // std::max's order: a NaN entry is skipped
-            const T v = s[l * inner];
-            mx = mx < v ? v : mx;
-        }
-        T sum = T(0);
-        for (std::size_t l = 0; l < len; ++l) sum += dev_exp(s[l * inner] - mx);
-        if (log) {
-            const T lse = mx + dev_log(sum);
-            for (std::size_t l = 0; l < len; ++l) d[l * inner] = s[l * inner] - lse;
-        } else {
-            for (std::size_t l = 0; l < len; ++l) d[l * inner] = dev_exp(s[l * inner] - mx) / sum;
-        }
+        const std::size_t base = (q / inner) * len * inner + q % inner;
+        nnlite::detail::softmax_row(in + base, len, inner, out + base, log);
     }
 }
 template <class T>
 __global__ void softmax_backward_kernel(const T* g, const T* y, std::size_t outer, std::size_t len,
                                         std::size_t inner, T* gin, bool log) {
     NNLITE_CUDA_FOR(q, outer * inner) {
-        const std::size_t o = q / inner, i = q % inner;
-        const std::size_t base = o * len * inner + i;
-        T acc = T(0);
-        for (std::size_t l = 0; l < len; ++l)
-            acc += log ? g[base + l * inner] : g[base + l * inner] * y[base + l * inner];
-        for (std::size_t l = 0; l < len; ++l) {
-            const std::size_t p = base + l * inner;
-            gin[p] = log ? g[p] - dev_exp(y[p]) * acc : y[p] * (g[p] - acc);
-        }
+        const std::size_t base = (q / inner) * len * inner + q % inner;
+        nnlite::detail::softmax_backward_row(g + base, y + base, len, inner, gin + base, log);
     }
 }
 template <class T>
 __global__ void bce_with_logits_kernel(const T* x, const T* y, std::size_t n, T* out) {
-    NNLITE_CUDA_FOR(i, n) {
-        const T v = x[i];
-        out[i] = (v > T(0) ? v : T(0)) - v * y[i] + dev_log1p(dev_exp(-dev_abs(v)));
-    }
+    NNLITE_CUDA_FOR(i, n) out[i] = nnlite::detail::bce_with_logits(x[i], y[i]);
 }
 template <class T>
 __global__ void bce_with_logits_backward_kernel(const T* x, const T* y, const T* g, std::size_t n,
                                                 T* gx) {
-    NNLITE_CUDA_FOR(i, n) gx[i] = (dev_sigmoid(x[i]) - y[i]) * g[i];
+    NNLITE_CUDA_FOR(i, n) gx[i] = nnlite::detail::bce_with_logits_grad(x[i], y[i], g[i]);
 }
 
 // cuBLAS is column-major. A row-major C[m,n] = op(A) op(B) is the column-major
 // C^T[n,m] = op(B)^T op(A)^T, so the operands swap places and m, n swap: no copies.
-inline cublasStatus_t gemm_strided_batched(cublasOperation_t ta, cublasOperation_t tb, int m, int n,
-                                           int k, const float* alpha, const float* a, int lda,
-                                           long long sa, const float* b, int ldb, long long sb,
-                                           const float* beta, float* c, int ldc, long long sc,
-                                           int batch) {
-    return cublasSgemmStridedBatched(cublas_handle(), ta, tb, m, n, k, alpha, a, lda, sa, b, ldb,
-                                     sb, beta, c, ldc, sc, batch);
-}
-inline cublasStatus_t gemm_strided_batched(cublasOperation_t ta, cublasOperation_t tb, int m, int n,
-                                           int k, const double* alpha, const double* a, int lda,
-                                           long long sa, const double* b, int ldb, long long sb,
-                                           const double* beta, double* c, int ldc, long long sc,
-                                           int batch) {
-    return cublasDgemmStridedBatched(cublas_handle(), ta, tb, m, n, k, alpha, a, lda, sa, b, ldb,
-                                     sb, beta, c, ldc, sc, batch);
+template <class T>
+cublasStatus_t gemm_strided_batched(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                    const T* alpha, const T* a, int lda, long long sa, const T* b,
+                                    int ldb, long long sb, const T* beta, T* c, int ldc,
+                                    long long sc, int batch) {
+    if constexpr (std::is_same_v<T, float>)
+        return cublasSgemmStridedBatched(cublas_handle(), ta, tb, m, n, k, alpha, a, lda, sa, b,
+                                         ldb, sb, beta, c, ldc, sc, batch);
+    else
+        return cublasDgemmStridedBatched(cublas_handle(), ta, tb, m, n, k, alpha, a, lda, sa, b,
+                                         ldb, sb, beta, c, ldc, sc, batch);
 }
 
 inline int blas_int(std::size_t v, const char* what) {
@@ -402,7 +301,8 @@ inline int blas_int(std::size_t v, const char* what) {
 }
 
 /// Row-major C = alpha op(A) op(B) + beta C with explicit leading dimensions, batched by
-/// strides; k == 0 scales C by beta (cuBLAS would too, but the CPU path documents it).
+/// strides; k == 0 scales C by beta with the shared detail::gemm_empty_k, as the CPU's
+/// blas::gemm does (cuBLAS would scale too, but this keeps the contract in one place).
 template <class T>
 void row_major_gemm(bool ta, bool tb, std::size_t batch, std::size_t m, std::size_t n,
                     std::size_t k, T alpha, const T* a, std::size_t lda, std::size_t stride_a,
@@ -411,11 +311,9 @@ void row_major_gemm(bool ta, bool tb, std::size_t batch, std::size_t m, std::siz
     if (batch == 0 || m == 0 || n == 0) return;
     if (k == 0) {
         for (std::size_t i = 0; i < batch; ++i)
-            for (std::size_t r = 0; r < m; ++r) {
-                scale_or_zero_kernel<<<grid_for(n), block_size, 0, stream()>>>(
-                    c + i * stride_c + r * ldc, n, beta);
-                check_launch("scale_or_zero_kernel");
-            }
+            for (std::size_t r = 0; r < m; ++r)
+                launch("scale_or_zero_kernel", n, scale_or_zero_kernel<T>,
+                       c + i * stride_c + r * ldc, n, beta);
         return;
     }
     check_cublas(
@@ -435,9 +333,7 @@ struct kernels<cuda> {
     template <class T>
     static void fill(T* p, std::size_t n, T v) {
         if (n == 0) return;
-        cuda_detail::fill_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                   cuda_detail::stream()>>>(p, n, v);
-        cuda_detail::check_launch("fill_kernel");
+        cuda_detail::launch("fill_kernel", n, cuda_detail::fill_kernel<T>, p, n, v);
     }
     template <class T>
     static void copy(T* dst, const T* src, std::size_t n) {
@@ -449,16 +345,12 @@ struct kernels<cuda> {
     template <class T>
     static void axpy(T* y, const T* x, std::size_t n, T alpha) {
         if (n == 0) return;
-        cuda_detail::axpy_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                   cuda_detail::stream()>>>(y, x, n, alpha);
-        cuda_detail::check_launch("axpy_kernel");
+        cuda_detail::launch("axpy_kernel", n, cuda_detail::axpy_kernel<T>, y, x, n, alpha);
     }
     template <class T>
     static void scale(T* y, std::size_t n, T alpha) {
         if (n == 0) return;
-        cuda_detail::scale_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                    cuda_detail::stream()>>>(y, n, alpha);
-        cuda_detail::check_launch("scale_kernel");
+        cuda_detail::launch("scale_kernel", n, cuda_detail::scale_kernel<T>, y, n, alpha);
     }
     template <class T>
     static void binary(BinaryOp op, const Shape& out_shape, T* out, const T* a,
@@ -467,30 +359,32 @@ struct kernels<cuda> {
         const std::size_t n = numel(out_shape);
         if (n == 0) return;
         if (a_shape == out_shape && b_shape == out_shape) {
-            binary_same_kernel<<<grid_for(n), block_size, 0, stream()>>>(op, out, a, b, n);
+            launch("binary_same_kernel", n, binary_same_kernel<T>, op, out, a, b, n);
         } else if (a_shape == out_shape && numel(b_shape) == 1) {
-            binary_scalar_kernel<<<grid_for(n), block_size, 0, stream()>>>(op, out, a, b, n);
+            launch("binary_scalar_kernel", n, binary_scalar_kernel<T>, op, out, a, b, n);
         } else {
             const Strided s = make_strided(out_shape, broadcast_strides(a_shape, out_shape),
                                            broadcast_strides(b_shape, out_shape), "binary");
-            binary_broadcast_kernel<<<grid_for(n), block_size, 0, stream()>>>(op, s, out, a, b, n);
+            launch("binary_broadcast_kernel", n, binary_broadcast_kernel<T>, op, s, out, a, b, n);
         }
-        check_launch("binary_kernel");
     }
     template <class T>
     static void unary(UnaryOp op, T* out, const T* in, std::size_t n) {
         if (n == 0) return;
-        cuda_detail::unary_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                    cuda_detail::stream()>>>(op, out, in, n);
-        cuda_detail::check_launch("unary_kernel");
+        detail::dispatch_unary(op, [&](auto tag) {
+            constexpr UnaryOp Op = decltype(tag)::value;
+            cuda_detail::launch("unary_kernel", n, cuda_detail::unary_kernel<Op, T>, out, in, n);
+        });
     }
     template <class T>
     static void unary_backward(UnaryOp op, T* gin, const T* gout, const T* in, const T* out,
                                std::size_t n) {
         if (n == 0) return;
-        cuda_detail::unary_backward_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                             cuda_detail::stream()>>>(op, gin, gout, in, out, n);
-        cuda_detail::check_launch("unary_backward_kernel");
+        detail::dispatch_unary(op, [&](auto tag) {
+            constexpr UnaryOp Op = decltype(tag)::value;
+            cuda_detail::launch("unary_backward_kernel", n,
+                                cuda_detail::unary_backward_kernel<Op, T>, gin, gout, in, out, n);
+        });
     }
     template <class T>
     static void sum_to(const T* in, const Shape& in_shape, T* out, const Shape& out_shape) {
@@ -517,9 +411,8 @@ struct kernels<cuda> {
         const std::size_t reduced = n_in / n_out;
         const Strided kept = make_strided(kept_shape, kept_stride, kept_stride, "sum_to");
         const Strided red = make_strided(red_shape, red_stride, red_stride, "sum_to");
-        sum_to_kernel<<<grid_for(n_out), block_size, 0, stream()>>>(in, kept, red, reduced, out,
-                                                                    n_out);
-        check_launch("sum_to_kernel");
+        cuda_detail::launch("sum_to_kernel", n_out, cuda_detail::sum_to_kernel<T>, in, kept, red,
+                            reduced, out, n_out);
     }
     template <class T>
     static void reduce_dim(ReduceOp op, const T* in, std::size_t outer, std::size_t len,
@@ -530,20 +423,16 @@ struct kernels<cuda> {
             fill(out, n, T(0));
             return;
         }
-        cuda_detail::reduce_dim_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                         cuda_detail::stream()>>>(op, in, outer, len, inner, out,
-                                                                  argmax);
-        cuda_detail::check_launch("reduce_dim_kernel");
+        cuda_detail::launch("reduce_dim_kernel", n, cuda_detail::reduce_dim_kernel<T>, op, in,
+                            outer, len, inner, out, argmax);
     }
     template <class T>
     static void expand_dim(const T* in, std::size_t outer, std::size_t len, std::size_t inner,
                            T* out, T scale) {
         const std::size_t n = outer * len * inner;
         if (n == 0) return;
-        cuda_detail::expand_dim_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                         cuda_detail::stream()>>>(in, outer, len, inner, out,
-                                                                  scale);
-        cuda_detail::check_launch("expand_dim_kernel");
+        cuda_detail::launch("expand_dim_kernel", n, cuda_detail::expand_dim_kernel<T>, in, outer,
+                            len, inner, out, scale);
     }
     template <class T>
     static void scatter_argmax(const T* g, const std::int64_t* argmax, std::size_t outer,
@@ -551,20 +440,16 @@ struct kernels<cuda> {
         fill(out, outer * len * inner, T(0));
         const std::size_t n = outer * inner;
         if (n == 0 || len == 0) return;
-        cuda_detail::scatter_argmax_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                             cuda_detail::stream()>>>(g, argmax, outer, len, inner,
-                                                                      out);
-        cuda_detail::check_launch("scatter_argmax_kernel");
+        cuda_detail::launch("scatter_argmax_kernel", n, cuda_detail::scatter_argmax_kernel<T>, g,
+                            argmax, outer, len, inner, out);
     }
     template <class T>
     static void gemm_batched(bool ta, bool tb, std::size_t batch, std::size_t m, std::size_t n,
                              std::size_t k, T alpha, const T* a, std::size_t stride_a, const T* b,
                              std::size_t stride_b, T beta, T* c, std::size_t stride_c) {
-        const std::size_t lda = std::max<std::size_t>(1, ta ? m : k);
-        const std::size_t ldb = std::max<std::size_t>(1, tb ? k : n);
-        const std::size_t ldc = std::max<std::size_t>(1, n);
-        cuda_detail::row_major_gemm(ta, tb, batch, m, n, k, alpha, a, lda, stride_a, b, ldb,
-                                    stride_b, beta, c, ldc, stride_c);
+        const auto ld = detail::packed_gemm_ld(ta, tb, m, n, k);
+        cuda_detail::row_major_gemm(ta, tb, batch, m, n, k, alpha, a, ld.lda, stride_a, b, ld.ldb,
+                                    stride_b, beta, c, ld.ldc, stride_c);
     }
     template <class T>
     static void transpose(const T* in, const Shape& shape, std::size_t d0, std::size_t d1, T* out) {
@@ -576,8 +461,7 @@ struct kernels<cuda> {
         auto in_strides = contiguous_strides(shape);
         std::swap(in_strides[d0], in_strides[d1]);  // reading `in` in out's index order
         const Strided s = make_strided(out_shape, in_strides, in_strides, "transpose");
-        transpose_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, s, out, n);
-        check_launch("transpose_kernel");
+        cuda_detail::launch("transpose_kernel", n, cuda_detail::transpose_kernel<T>, in, s, out, n);
     }
     template <class T>
     static void copy_slab(const T* src, std::size_t src_len, std::size_t src_off, T* dst,
@@ -585,74 +469,60 @@ struct kernels<cuda> {
                           std::size_t len, std::size_t inner, bool accumulate) {
         const std::size_t n = outer * len * inner;
         if (n == 0) return;
-        cuda_detail::copy_slab_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                        cuda_detail::stream()>>>(
-            src, src_len, src_off, dst, dst_len, dst_off, outer, len, inner, accumulate);
-        cuda_detail::check_launch("copy_slab_kernel");
+        cuda_detail::launch("copy_slab_kernel", n, cuda_detail::copy_slab_kernel<T>, src, src_len,
+                            src_off, dst, dst_len, dst_off, outer, len, inner, accumulate);
     }
     template <class T, class I>
     static void index_select(const T* in, std::size_t outer, std::size_t dim_size,
                              std::size_t inner, const I* idx, std::size_t n_idx, T* out) {
         const std::size_t n = outer * n_idx * inner;
         if (n == 0) return;
-        cuda_detail::index_select_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                           cuda_detail::stream()>>>(in, dim_size, inner, idx, n_idx,
-                                                                    out, n);
-        cuda_detail::check_launch("index_select_kernel");
+        cuda_detail::launch("index_select_kernel", n, cuda_detail::index_select_kernel<T, I>, in,
+                            dim_size, inner, idx, n_idx, out, n);
     }
     template <class T, class I>
     static void index_add(T* out, std::size_t outer, std::size_t dim_size, std::size_t inner,
                           const I* idx, std::size_t n_idx, const T* src, std::int64_t skip) {
         const std::size_t n = outer * n_idx * inner;
         if (n == 0) return;
-        cuda_detail::index_add_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                        cuda_detail::stream()>>>(out, dim_size, inner, idx, n_idx,
-                                                                 src, skip, n);
-        cuda_detail::check_launch("index_add_kernel");
+        cuda_detail::launch("index_add_kernel", n, cuda_detail::index_add_kernel<T, I>, out,
+                            dim_size, inner, idx, n_idx, src, skip, n);
     }
     template <class T, class I>
     static void gather(T* in, std::size_t outer, std::size_t dim_size, std::size_t inner,
                        const I* idx, std::size_t n_idx, T* out, bool scatter) {
         const std::size_t n = outer * n_idx * inner;
         if (n == 0) return;
-        cuda_detail::gather_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                     cuda_detail::stream()>>>(in, dim_size, inner, idx, n_idx, out,
-                                                              scatter, n);
-        cuda_detail::check_launch("gather_kernel");
+        cuda_detail::launch("gather_kernel", n, cuda_detail::gather_kernel<T, I>, in, dim_size,
+                            inner, idx, n_idx, out, scatter, n);
     }
     template <class T>
     static void softmax(const T* in, std::size_t outer, std::size_t len, std::size_t inner, T* out,
                         bool log) {
         const std::size_t n = outer * inner;
         if (n == 0 || len == 0) return;
-        cuda_detail::softmax_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                      cuda_detail::stream()>>>(in, outer, len, inner, out, log);
-        cuda_detail::check_launch("softmax_kernel");
+        cuda_detail::launch("softmax_kernel", n, cuda_detail::softmax_kernel<T>, in, outer, len,
+                            inner, out, log);
     }
     template <class T>
     static void softmax_backward(const T* g, const T* y, std::size_t outer, std::size_t len,
                                  std::size_t inner, T* gin, bool log) {
         const std::size_t n = outer * inner;
         if (n == 0 || len == 0) return;
-        cuda_detail::softmax_backward_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                               cuda_detail::stream()>>>(g, y, outer, len, inner,
-                                                                        gin, log);
-        cuda_detail::check_launch("softmax_backward_kernel");
+        cuda_detail::launch("softmax_backward_kernel", n, cuda_detail::softmax_backward_kernel<T>,
+                            g, y, outer, len, inner, gin, log);
     }
     template <class T>
     static void bce_with_logits(const T* x, const T* y, std::size_t n, T* out) {
         if (n == 0) return;
-        cuda_detail::bce_with_logits_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                              cuda_detail::stream()>>>(x, y, n, out);
-        cuda_detail::check_launch("bce_with_logits_kernel");
+        cuda_detail::launch("bce_with_logits_kernel", n, cuda_detail::bce_with_logits_kernel<T>, x,
+                            y, n, out);
     }
     template <class T>
     static void bce_with_logits_backward(const T* x, const T* y, const T* g, std::size_t n, T* gx) {
         if (n == 0) return;
-        cuda_detail::bce_with_logits_backward_kernel<<<
-            cuda_detail::grid_for(n), cuda_detail::block_size, 0, cuda_detail::stream()>>>(x, y, g,
-                                                                                           n, gx);
-        cuda_detail::check_launch("bce_with_logits_backward_kernel");
+        cuda_detail::launch("bce_with_logits_backward_kernel", n,
+                            cuda_detail::bce_with_logits_backward_kernel<T>, x, y, g, n, gx);
     }
 };
 

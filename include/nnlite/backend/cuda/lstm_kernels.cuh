@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "nnlite/backend/backend.hpp"
-#include "nnlite/backend/functors.hpp"
 #include "nnlite/backend/cuda/kernels.cuh"
 #include "nnlite/backend/cuda/storage.cuh"
+#include "nnlite/backend/functors.hpp"
 
 namespace nnlite {
 
@@ -29,17 +29,17 @@ __global__ void lstm_gates_forward_kernel(T* gates, const T* c_prev, T* c_out, T
     NNLITE_CUDA_FOR(p, rows * H) {
         const std::size_t r = p / H, j = p % H;
         T* a = gates + r * 4 * H;
-        const T i = dev_sigmoid(a[j]);
-        const T f = dev_sigmoid(a[H + j]);
-        const T g = dev_tanh(a[2 * H + j]);
-        const T o = dev_sigmoid(a[3 * H + j]);
+        const T i = nnlite::detail::sigmoid_scalar(a[j]);
+        const T f = nnlite::detail::sigmoid_scalar(a[H + j]);
+        const T g = nnlite::detail::math_tanh(a[2 * H + j]);
+        const T o = nnlite::detail::sigmoid_scalar(a[3 * H + j]);
         a[j] = i;
         a[H + j] = f;
         a[2 * H + j] = g;
         a[3 * H + j] = o;
         const T c = f * c_prev[p] + i * g;  // c_prev may alias c_out: read before write
         c_out[p] = c;
-        h_out[p] = o * dev_tanh(c);
+        h_out[p] = o * nnlite::detail::math_tanh(c);
     }
 }
 
@@ -51,8 +51,9 @@ __global__ void lstm_gates_backward_kernel(const T* gates, const T* c, const T* 
         const std::size_t r = p / H, j = p % H;
         const T* a = gates + r * 4 * H;
         const T dh_tot = dy ? dh[p] + dy[p] : dh[p];
-        lstm_detail::unit_backward(a[j], a[H + j], a[2 * H + j], a[3 * H + j], dev_tanh(c[p]),
-                                   c_prev[p], dh_tot, dc[p], dgates + r * 4 * H, H, j);
+        lstm_detail::unit_backward(a[j], a[H + j], a[2 * H + j], a[3 * H + j],
+                                   nnlite::detail::math_tanh(c[p]), c_prev[p], dh_tot, dc[p],
+                                   dgates + r * 4 * H, H, j);
     }
 }
 
@@ -93,10 +94,9 @@ struct lstm_kernels<cuda> {
                               std::size_t hidden) {
         const std::size_t n = rows * hidden;
         if (n == 0) return;
-        cuda_detail::lstm_gates_forward_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size,
-                                                 0, cuda_detail::stream()>>>(gates, c_prev, c_out,
-                                                                             h_out, rows, hidden);
-        cuda_detail::check_launch("lstm_gates_forward_kernel");
+        cuda_detail::launch("lstm_gates_forward_kernel", n,
+                            cuda_detail::lstm_gates_forward_kernel<T>, gates, c_prev, c_out, h_out,
+                            rows, hidden);
     }
     template <class T>
     static void gates_backward(const T* gates, const T* c, const T* c_prev, const T* dh,
@@ -104,26 +104,23 @@ struct lstm_kernels<cuda> {
                                std::size_t hidden) {
         const std::size_t n = rows * hidden;
         if (n == 0) return;
-        cuda_detail::lstm_gates_backward_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size,
-                                                  0, cuda_detail::stream()>>>(
-            gates, c, c_prev, dh, dy, dc, dgates, rows, hidden);
-        cuda_detail::check_launch("lstm_gates_backward_kernel");
+        cuda_detail::launch("lstm_gates_backward_kernel", n,
+                            cuda_detail::lstm_gates_backward_kernel<T>, gates, c, c_prev, dh, dy,
+                            dc, dgates, rows, hidden);
     }
     template <class T>
     static void broadcast_bias_rows(T* out, const T* bias_a, const T* bias_b, std::size_t rows,
                                     std::size_t n) {
         if (rows * n == 0) return;
-        cuda_detail::broadcast_bias_rows_kernel<<<
-            cuda_detail::grid_for(rows * n), cuda_detail::block_size, 0, cuda_detail::stream()>>>(
-            out, bias_a, bias_b, rows, n);
-        cuda_detail::check_launch("broadcast_bias_rows_kernel");
+        cuda_detail::launch("broadcast_bias_rows_kernel", rows * n,
+                            cuda_detail::broadcast_bias_rows_kernel<T>, out, bias_a, bias_b, rows,
+                            n);
     }
     template <class T>
     static void sum_rows(const T* in, std::size_t rows, std::size_t n, T* out) {
         if (n == 0) return;
-        cuda_detail::sum_rows_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                       cuda_detail::stream()>>>(in, rows, n, out);
-        cuda_detail::check_launch("sum_rows_kernel");
+        cuda_detail::launch("sum_rows_kernel", n, cuda_detail::sum_rows_kernel<T>, in, rows, n,
+                            out);
     }
     /// dst[dst_row[k], :] = src[src_row[k], :]; src_row and dst_row are HOST arrays.
     template <class T>
@@ -137,10 +134,8 @@ struct lstm_kernels<cuda> {
         // already enqueued on the same stream, so a later reuse is ordered after it.
         cuda_detail::DeviceBuffer<std::size_t> rows_map(2 * count);
         cuda::copy_from_host(rows_map.data(), host.data(), host.size());
-        cuda_detail::copy_rows_kernel<<<cuda_detail::grid_for(count * n), cuda_detail::block_size,
-                                        0, cuda_detail::stream()>>>(src, dst, rows_map.data(),
-                                                                    count, n);
-        cuda_detail::check_launch("copy_rows_kernel");
+        cuda_detail::launch("copy_rows_kernel", count * n, cuda_detail::copy_rows_kernel<T>, src,
+                            dst, rows_map.data(), count, n);
     }
     template <class T>
     static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,

@@ -19,6 +19,7 @@
 #include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cuda/kernels.cuh"
 #include "nnlite/backend/cuda/storage.cuh"
+#include "nnlite/backend/functors.hpp"
 #include "nnlite/core/random.hpp"
 
 namespace nnlite {
@@ -29,37 +30,14 @@ template <class T>
 __global__ void adam_step_kernel(T* pd, const T* gd, T* m, T* v, T* vmax, std::size_t n,
                                  AdamStepParams<T> c) {
     NNLITE_CUDA_FOR(j, n) {
-        T p = pd[j];
-        if (c.decoupled_decay) p = p * c.decay_factor;
-        T gj = c.maximize ? -gd[j] : gd[j];
-        if (c.l2 != T(0)) gj = gj + c.l2 * p;
-        const T mj = m[j] * c.beta1 + c.one_minus_beta1 * gj;
-        const T vj = v[j] * c.beta2 + c.one_minus_beta2 * (gj * gj);
-        m[j] = mj;
-        v[j] = vj;
-        T second = vj;
-        if (vmax) {
-            const T mx = vmax[j] < vj ? vj : vmax[j];  // std::max's NaN behaviour
-            vmax[j] = mx;
-            second = mx;
-        }
-        const T denom = dev_sqrt(second) / c.bc2_sqrt + c.eps;
-        pd[j] = p + (-c.step_size) * (mj / denom);
+        nnlite::detail::adam_update(pd[j], gd[j], m[j], v[j], vmax ? vmax + j : nullptr, c);
     }
 }
 
 template <class T>
 __global__ void sgd_step_kernel(T* pd, const T* gd, T* buf, std::size_t n, SGDStepParams<T> c) {
     NNLITE_CUDA_FOR(j, n) {
-        const T p = pd[j];
-        T d = c.maximize ? -gd[j] : gd[j];
-        if (c.weight_decay != T(0)) d = d + c.weight_decay * p;
-        if (c.use_momentum) {
-            const T b = c.first ? d : buf[j] * c.momentum + c.one_minus_dampening * d;
-            buf[j] = b;
-            d = c.nesterov ? d + c.momentum * b : b;
-        }
-        pd[j] = p + (-c.lr) * d;
+        nnlite::detail::sgd_update(pd[j], gd[j], c.use_momentum ? buf + j : nullptr, c);
     }
 }
 
@@ -129,16 +107,14 @@ struct training_kernels<cuda> {
     static void adam_step(T* pd, const T* gd, T* m, T* v, T* vmax, std::size_t n,
                           const AdamStepParams<T>& c) {
         if (n == 0) return;
-        cuda_detail::adam_step_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                        cuda_detail::stream()>>>(pd, gd, m, v, vmax, n, c);
-        cuda_detail::check_launch("adam_step_kernel");
+        cuda_detail::launch("adam_step_kernel", n, cuda_detail::adam_step_kernel<T>, pd, gd, m, v,
+                            vmax, n, c);
     }
     template <class T>
     static void sgd_step(T* pd, const T* gd, T* buf, std::size_t n, const SGDStepParams<T>& c) {
         if (n == 0) return;
-        cuda_detail::sgd_step_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                       cuda_detail::stream()>>>(pd, gd, buf, n, c);
-        cuda_detail::check_launch("sgd_step_kernel");
+        cuda_detail::launch("sgd_step_kernel", n, cuda_detail::sgd_step_kernel<T>, pd, gd, buf, n,
+                            c);
     }
     template <class T>
     static void norm_accumulate(const T* g, std::size_t n, double norm_type, NormAccumulator& acc) {
@@ -151,10 +127,8 @@ struct training_kernels<cuda> {
         cuda_detail::DeviceBuffer<double> partial(blocks);
         cuda_detail::DeviceBuffer<int> saw_nan(1);
         kernels<cuda>::fill(saw_nan.data(), 1, 0);
-        cuda_detail::
-            norm_partial_kernel<<<blocks, cuda_detail::block_size, 0, cuda_detail::stream()>>>(
-                g, n, norm_type, mode, partial.data(), saw_nan.data());
-        cuda_detail::check_launch("norm_partial_kernel");
+        cuda_detail::launch_grid("norm_partial_kernel", blocks, cuda_detail::norm_partial_kernel<T>,
+                                 g, n, norm_type, mode, partial.data(), saw_nan.data());
         std::vector<double> host(blocks);
         int nan_flag = 0;
         cuda::copy_to_host(host.data(), partial.data(), blocks);
@@ -165,18 +139,14 @@ struct training_kernels<cuda> {
     template <class T>
     static void clamp(T* g, std::size_t n, T lo, T hi) {
         if (n == 0) return;
-        cuda_detail::clamp_kernel<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0,
-                                    cuda_detail::stream()>>>(g, n, lo, hi);
-        cuda_detail::check_launch("clamp_kernel");
+        cuda_detail::launch("clamp_kernel", n, cuda_detail::clamp_kernel<T>, g, n, lo, hi);
     }
     template <class T>
     static void dropout_mask(T* mask, std::size_t n, double p, T scale, const PhiloxRange& r) {
         if (n == 0) return;
         const std::size_t blocks = (r.first_word + n + 3) / 4;
-        cuda_detail::dropout_mask_kernel<<<cuda_detail::grid_for(blocks), cuda_detail::block_size,
-                                           0, cuda_detail::stream()>>>(mask, n, p, scale, r,
-                                                                       blocks);
-        cuda_detail::check_launch("dropout_mask_kernel");
+        cuda_detail::launch("dropout_mask_kernel", blocks, cuda_detail::dropout_mask_kernel<T>,
+                            mask, n, p, scale, r, blocks);
     }
 };
 
