@@ -20,9 +20,9 @@ namespace {
 /// Embedding -> bidirectional LSTM -> Linear on the last step: the IMDB model's shape.
 struct TinyModel : nn::Module<float> {
     explicit TinyModel(Generator& gen) {
-        embedding = register_module(
-            "embedding", std::make_shared<nn::Embedding<float>>(
-                             nn::EmbeddingOptions(50, 8).padding_idx(0), gen));
+        embedding =
+            register_module("embedding", std::make_shared<nn::Embedding<float>>(
+                                             nn::EmbeddingOptions(50, 8).padding_idx(0), gen));
         lstm = register_module(
             "lstm", std::make_shared<nn::LSTM<float>>(
                         nn::LSTMOptions(8, 12).bidirectional(true).batch_first(true), gen));
@@ -32,8 +32,8 @@ struct TinyModel : nn::Module<float> {
         return classify(embedding->forward(ids), len);
     }
     Tensor<float> classify(const Tensor<float>& x, const std::vector<std::int64_t>& len) {
-        auto out = lstm->forward(x, len).output;                // [B, T, 24]
-        auto last = ops::narrow(out, 1, 0, 1);                  // [B, 1, 24]
+        auto out = lstm->forward(x, len).output;  // [B, T, 24]
+        auto last = ops::narrow(out, 1, 0, 1);    // [B, 1, 24]
         return fc->forward(ops::reshape(last, {static_cast<std::int64_t>(x.size(0)), 24}));
     }
     std::shared_ptr<nn::Embedding<float>> embedding;

@@ -147,7 +147,7 @@ Classifier Classifier::load(const std::string& run_dir, nnlite::Device device) {
 }
 
 std::vector<double> Classifier::predict_encoded(const Encoded& encoded,
-                                               std::size_t batch_size) const {
+                                                std::size_t batch_size) const {
     return predict_(encoded, sequence_options(config), batch_size);
 }
 

@@ -78,8 +78,7 @@ class Classifier {
     // number of threads may call them at once on one Classifier (docs/threading.md).
 
     /// P(positive) for already encoded reviews (encode_texts), in input order.
-    std::vector<double> predict_encoded(const Encoded& encoded,
-                                        std::size_t batch_size = 128) const;
+    std::vector<double> predict_encoded(const Encoded& encoded, std::size_t batch_size = 128) const;
     std::vector<double> predict(const std::vector<std::string_view>& texts) const;
 
     /// Per-token contribution to the decision (the logit) by integrated gradients from
