@@ -158,8 +158,11 @@ int run_serve(const ServeArgs& args) {
         return httplib::Server::HandlerResponse::Unhandled;
     });
     server.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
-        const std::chrono::duration<double> took = Clock::now() - request_start;
+        // A request httplib refused before routing (bad request line or headers) has no start.
+        const auto start = request_start == Clock::time_point{} ? Clock::now() : request_start;
+        const std::chrono::duration<double> took = Clock::now() - start;
         metrics.observe_request(route_label(req.path), res.status, took.count());
+        request_start = Clock::time_point{};
         server::request_finished();
     });
 
@@ -238,11 +241,13 @@ int run_serve(const ServeArgs& args) {
         }
         send_json(res, 200, {{"results", results}});
     });
+    // httplib calls this for every status >= 400, ours included: only fill empty bodies.
     server.set_error_handler([&](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return;
         if (res.status == 413) {
             send_error_and_close(
                 res, 413, "request body too large (limit " + bytes_text(args.max_body_bytes) + ")");
-        } else if (res.body.empty()) {
+        } else {
             send_error(res, res.status, "HTTP " + std::to_string(res.status));
         }
     });
