@@ -56,8 +56,8 @@ struct ServeArgs {
     std::size_t max_batch = 64;              // texts per forward pass
     int max_wait_us = 2000;                  // how long a batch waits to fill
     std::size_t max_queue = 512;             // texts waiting for the model; more -> 503
-    int workers = 0;                         // model threads (0 = nnlite::num_threads())
-    int http_threads = 128;                  // connections served at once
+    int workers = 0;                         // model threads (0 = nnlite::num_threads() / 2, >= 1)
+    int http_threads = 256;                  // connections served at once
     int request_timeout_ms = 10000;          // end of headers -> answer; queued work dropped
     int header_timeout_ms = 10000;           // idle/headers per request on a connection
 };

@@ -109,10 +109,11 @@ int main(int argc, char** argv) {
     s->add_option("--max-queue", serve.max_queue,
                   "texts waiting for the model before 503 (default 512)")
         ->check(CLI::Range(1, 1000000));
-    s->add_option("--workers", serve.workers,
-                  "threads running the model (default: --threads / $NNLITE_NUM_THREADS)")
+    s->add_option(
+         "--workers", serve.workers,
+         "threads running the model (default: half of --threads / $NNLITE_NUM_THREADS, at least 1)")
         ->check(CLI::Range(0, 256));
-    s->add_option("--http-threads", serve.http_threads, "connections served at once (default 128)")
+    s->add_option("--http-threads", serve.http_threads, "connections served at once (default 256)")
         ->check(CLI::Range(1, 4096));
     s->add_option("--request-timeout-ms", serve.request_timeout_ms,
                   "end of headers to answer; later work is dropped, 503 (default 10000)")

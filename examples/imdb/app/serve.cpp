@@ -9,6 +9,7 @@
 // workers (app/server/batcher.hpp). The model is shared read-only by all of them.
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -116,7 +117,11 @@ int run_serve(const ServeArgs& args) {
     const Classifier classifier = Classifier::load(args.run_dir, args.device);
     server::Metrics metrics;
     server::BatcherOptions bo;
-    bo.workers = static_cast<std::size_t>(args.workers > 0 ? args.workers : nnlite::num_threads());
+    // One worker per two kernel threads: each forward pass already uses num_threads() threads
+    // (parallel_for, OpenBLAS); on 2 cores one worker gave the same throughput as two with a
+    // lower p99 (docs/imdb.md, "Measured").
+    bo.workers = static_cast<std::size_t>(
+        args.workers > 0 ? args.workers : std::max(1, nnlite::num_threads() / 2));
     bo.max_batch = args.max_batch;
     bo.max_wait = std::chrono::microseconds(args.max_wait_us);
     bo.max_queue = args.max_queue;
@@ -130,13 +135,14 @@ int run_serve(const ServeArgs& args) {
     const auto request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
 
     httplib::Server server;
-    server.new_task_queue = [&] { return new server::ConnectionPool(cl, metrics); };
+    server::ConnectionPool* pool = nullptr;  // set before the first connection is queued
+    server.new_task_queue = [&] { return pool = new server::ConnectionPool(cl, metrics); };
     server.set_payload_max_length(args.max_body_bytes);
     const auto per_read = std::chrono::milliseconds(std::min(args.header_timeout_ms, 5000));
     server.set_read_timeout(per_read);
     server.set_write_timeout(per_read);
     server.set_keep_alive_timeout(std::max<time_t>(1, args.header_timeout_ms / 2000));
-    server.set_keep_alive_max_count(1000);
+    server.set_keep_alive_max_count(100000);
     // httplib's default also sets SO_REUSEPORT, which lets a second server bind a port that
     // is already serving and silently share its requests; SO_REUSEADDR alone still allows a
     // quick restart while making a port in use a clear error.
@@ -156,6 +162,9 @@ int run_serve(const ServeArgs& args) {
             return httplib::Server::HandlerResponse::Handled;
         }
         return httplib::Server::HandlerResponse::Unhandled;
+    });
+    server.set_post_routing_handler([&](const httplib::Request&, httplib::Response& res) {
+        if (pool != nullptr && pool->waiting() > 0) res.set_header("Connection", "close");
     });
     server.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
         // A request httplib refused before routing (bad request line or headers) has no start.

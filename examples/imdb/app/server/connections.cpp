@@ -17,7 +17,12 @@ thread_local int last_accepted = -1;
 
 // Interposes the C library's accept for this program (the executable's definition wins over
 // libc's for libcpp-httplib's calls), to learn each accepted socket; see connections.hpp.
+// It also raises the listening socket's backlog: httplib listens with a backlog of 5, and a
+// burst of new connections beyond it waits for SYN retransmits (1 s, 3 s, ...). listen(2) on
+// a listening socket only changes the backlog.
 extern "C" int accept(int fd, sockaddr* addr, socklen_t* len) {
+    static std::atomic<int> widened{-1};
+    if (widened.exchange(fd) != fd) ::listen(fd, SOMAXCONN);
     const int s = static_cast<int>(::syscall(SYS_accept4, fd, addr, len, 0));
     if (s >= 0) last_accepted = s;
     return s;
@@ -98,6 +103,7 @@ void ConnectionPool::enqueue(std::function<void()> fn) {
             ++metrics_.connections_refused;
         }
         backlog_.emplace_back(fd, std::move(fn));
+        waiting_.store(backlog_.size(), std::memory_order_relaxed);
     }
     cv_.notify_one();
 }
@@ -112,6 +118,7 @@ void ConnectionPool::serve() {
             if (backlog_.empty()) return;
             job = std::move(backlog_.front());
             backlog_.pop_front();
+            waiting_.store(backlog_.size(), std::memory_order_relaxed);
         }
         {
             const std::lock_guard<std::mutex> lock(slot.mutex);

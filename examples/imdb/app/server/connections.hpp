@@ -12,6 +12,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -39,6 +40,10 @@ class ConnectionPool : public httplib::TaskQueue {
     ~ConnectionPool() override;
     void enqueue(std::function<void()> fn) override;
     void shutdown() override;
+    /// Accepted connections waiting for a thread. While any wait, the server closes each
+    /// keep-alive connection after its current response (Connection: close), so that idle
+    /// keep-alive clients cannot starve new ones (a /healthz probe among them).
+    std::size_t waiting() const { return waiting_.load(std::memory_order_relaxed); }
 
     struct Slot;  // one per thread: its connection's socket and deadline
 
@@ -52,6 +57,7 @@ class ConnectionPool : public httplib::TaskQueue {
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<std::pair<int, std::function<void()>>> backlog_;
+    std::atomic<std::size_t> waiting_{0};
     bool stopping_ = false;
     std::vector<std::thread> threads_;
     std::thread watchdog_;
