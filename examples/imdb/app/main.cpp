@@ -93,6 +93,34 @@ int main(int argc, char** argv) {
     s->add_option("--host", serve.host, "address to listen on (default 127.0.0.1)");
     s->add_option("--port", serve.port, "port (default 8080)")->check(CLI::Range(1, 65535));
     s->add_option("--max-seconds", serve.max_seconds, "stop after this many seconds (tests)");
+    s->add_option("--max-body-bytes", serve.max_body_bytes,
+                  "largest request body, after decompression (default 1048576)")
+        ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 30));
+    s->add_option("--max-texts", serve.max_texts, "most texts per request (default 64)")
+        ->check(CLI::Range(1, 100000));
+    s->add_option("--max-text-bytes", serve.max_text_bytes,
+                  "longer texts are cut to this many bytes before tokenizing (default 65536)")
+        ->check(CLI::Range(256, 1 << 30));
+    s->add_option("--max-batch", serve.max_batch, "most texts per forward pass (default 64)")
+        ->check(CLI::Range(1, 4096));
+    s->add_option("--max-wait-us", serve.max_wait_us,
+                  "how long a batch waits to fill, microseconds (default 2000)")
+        ->check(CLI::Range(0, 1000000));
+    s->add_option("--max-queue", serve.max_queue,
+                  "texts waiting for the model before 503 (default 512)")
+        ->check(CLI::Range(1, 1000000));
+    s->add_option(
+         "--workers", serve.workers,
+         "threads running the model (default: half of --threads / $NNLITE_NUM_THREADS, at least 1)")
+        ->check(CLI::Range(0, 256));
+    s->add_option("--http-threads", serve.http_threads, "connections served at once (default 256)")
+        ->check(CLI::Range(1, 4096));
+    s->add_option("--request-timeout-ms", serve.request_timeout_ms,
+                  "end of headers to answer; later work is dropped, 503 (default 10000)")
+        ->check(CLI::Range(100, 600000));
+    s->add_option("--header-timeout-ms", serve.header_timeout_ms,
+                  "a connection's idle time plus header reading, per request (default 10000)")
+        ->check(CLI::Range(100, 600000));
     add_device(s);
 
     CLI11_PARSE(app, argc, argv);

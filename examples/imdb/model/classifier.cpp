@@ -131,6 +131,10 @@ Classifier Classifier::load(const std::string& run_dir, nnlite::Device device) {
             model = cpu_model;
         else
             model = nnlite::nn::convert_module<B>(*cpu_model, c.config, c.vocabulary.size());
+        // Read-only from here on: no parameter records gradients (explain differentiates
+        // its input only), so predict and explain may run on many threads at once.
+        ensure_eval(*model);
+        for (auto& p : model->parameters()) p.requires_grad_(false);
         c.predict_ = [model](const Encoded& encoded, const nnlite::text::SequenceOptions& seq,
                              std::size_t batch_size) {
             return predict_probabilities(*model, encoded, seq, batch_size);
@@ -142,15 +146,16 @@ Classifier Classifier::load(const std::string& run_dir, nnlite::Device device) {
     return c;
 }
 
-std::vector<double> Classifier::predict_encoded(const Encoded& encoded, std::size_t batch_size) {
+std::vector<double> Classifier::predict_encoded(const Encoded& encoded,
+                                                std::size_t batch_size) const {
     return predict_(encoded, sequence_options(config), batch_size);
 }
 
-std::vector<double> Classifier::predict(const std::vector<std::string_view>& texts) {
+std::vector<double> Classifier::predict(const std::vector<std::string_view>& texts) const {
     return predict_encoded(encode_texts(texts, tokenizer, vocabulary));
 }
 
-Classifier::Explanation Classifier::explain(std::string_view text) {
+Classifier::Explanation Classifier::explain(std::string_view text) const {
     const auto seq = sequence_options(config);
     auto tokens = nnlite::text::truncate(tokenizer.tokenize(text), seq);
     Explanation ex;

@@ -74,9 +74,12 @@ class Classifier {
     nnlite::text::Tokenizer tokenizer;
     nnlite::Device device = nnlite::Device::cpu;
 
+    // Thread safety: after load, predict*, explain and the members are read-only; any
+    // number of threads may call them at once on one Classifier (docs/threading.md).
+
     /// P(positive) for already encoded reviews (encode_texts), in input order.
-    std::vector<double> predict_encoded(const Encoded& encoded, std::size_t batch_size = 128);
-    std::vector<double> predict(const std::vector<std::string_view>& texts);
+    std::vector<double> predict_encoded(const Encoded& encoded, std::size_t batch_size = 128) const;
+    std::vector<double> predict(const std::vector<std::string_view>& texts) const;
 
     /// Per-token contribution to the decision (the logit) by integrated gradients from
     /// the all-padding baseline, through autograd. Positive values push towards
@@ -86,7 +89,7 @@ class Classifier {
         std::vector<std::string> tokens;
         std::vector<double> contributions;
     };
-    Explanation explain(std::string_view text);
+    Explanation explain(std::string_view text) const;
 
   private:
     // The SentimentModel<B> on `device`, behind two calls (set up by load's dispatch).

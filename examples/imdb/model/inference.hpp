@@ -20,14 +20,22 @@ namespace imdb {
 
 using Encoded = std::vector<std::vector<std::int32_t>>;
 
+/// Puts the model in eval mode unless it already is: a model already in eval mode is only
+/// read, so inference may run on it from several threads at once (docs/threading.md).
+template <class B>
+void ensure_eval(SentimentModel<B>& model) {
+    if (model.is_training()) model.eval();
+}
+
 /// P(positive) for every encoded review, in input order. Runs in eval mode without
-/// recording gradients, in length-sorted batches so little padding is computed.
+/// recording gradients, in length-sorted batches so little padding is computed. Thread-safe
+/// on a shared model that is already in eval mode.
 template <class B>
 std::vector<double> predict_probabilities(SentimentModel<B>& model, const Encoded& encoded,
                                           const nnlite::text::SequenceOptions& seq,
                                           std::size_t batch_size = 128) {
     nnlite::NoGradGuard no_grad;
-    model.eval();
+    ensure_eval(model);
     std::vector<std::size_t> order(encoded.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -53,6 +61,11 @@ std::vector<double> predict_probabilities(SentimentModel<B>& model, const Encode
 /// sum_e x_e * mean_k d logit(x(a_k)) / d x_e. The shares add up to about
 /// logit(x) - logit(baseline), unlike plain gradient x input, which saturates once the
 /// model is confident.
+///
+/// Only the path tensor records gradients when the parameters are frozen
+/// (requires_grad false, as Classifier::load leaves them): the call then writes nothing
+/// shared and may run on several threads at once. On a trainable model the parameters'
+/// gradients are a by-product and are cleared again (not thread-safe).
 struct Attribution {
     double probability = 0;
     std::vector<double> contributions;  // one per token
@@ -62,7 +75,9 @@ template <class B>
 Attribution integrated_gradients(SentimentModel<B>& model, const std::vector<std::int32_t>& ids,
                                  std::size_t steps = 16) {
     using TensorB = nnlite::Tensor<float, B>;
-    model.eval();
+    ensure_eval(model);
+    bool trainable = false;
+    for (const auto& p : model.parameters()) trainable = trainable || p.requires_grad();
     const std::size_t T = ids.size();
     auto id_tensor = nnlite::Tensor<std::int32_t>::from(ids, {1, T}).template to<B>();
     TensorB embedded = model.embed(id_tensor).detach();  // [1, T, E]
@@ -78,7 +93,7 @@ Attribution integrated_gradients(SentimentModel<B>& model, const std::vector<std
     TensorB logits =
         model.classify(path, std::vector<std::int64_t>(steps, static_cast<std::int64_t>(T)));
     logits.backward(TensorB::ones(logits.shape()));
-    model.zero_grad();  // the parameters' gradients are a by-product here
+    if (trainable) model.zero_grad();  // the parameters' gradients are a by-product here
     const auto g = path.grad().to_vector();
     Attribution out;
     for (std::size_t t = 0; t < T; ++t) {

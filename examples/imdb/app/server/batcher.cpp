@@ -1,0 +1,152 @@
+#include "app/server/batcher.hpp"
+
+#include <nnlite/core/error.hpp>
+#include <string_view>
+
+#include "app/server/connections.hpp"
+
+namespace imdb::server {
+
+void Job::finish(State s) {
+    {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        state_ = s;
+    }
+    cv_.notify_all();
+}
+
+Job::State Job::wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!cv_.wait_until(lock, deadline, [&] { return state_ > State::running; }) &&
+        state_ == State::queued)
+        state_ = State::expired;  // the worker that reaches it will skip it
+    cv_.wait(lock, [&] { return state_ > State::running; });
+    return state_;
+}
+
+Batcher::Batcher(const Classifier& classifier, const BatcherOptions& options, Metrics& metrics)
+    : classifier_(classifier), options_(options), metrics_(metrics) {
+    if (options_.workers < 1) options_.workers = 1;
+    if (options_.max_batch < 1) options_.max_batch = 1;
+    for (std::size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work(); });
+}
+
+Batcher::~Batcher() {
+    {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    for (auto& job : queue_) job->finish(Job::State::failed);
+}
+
+bool Batcher::submit(const std::shared_ptr<Job>& job) {
+    {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        const std::size_t c = job->cost(options_);
+        if (stopping_ || queued_cost_ + c > options_.max_queue) return false;
+        queue_.push_back(job);
+        queued_cost_ += c;
+    }
+    cv_.notify_one();
+    return true;
+}
+
+std::size_t Batcher::depth() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return queued_cost_;
+}
+
+// Under mutex_: moves queued predictions that fit into the batch, oldest first.
+void Batcher::take_fitting(std::vector<std::shared_ptr<Job>>& batch, std::size_t& texts) {
+    for (auto it = queue_.begin(); it != queue_.end() && texts < options_.max_batch;) {
+        if (!(*it)->explain && texts + (*it)->texts.size() <= options_.max_batch) {
+            texts += (*it)->texts.size();
+            queued_cost_ -= (*it)->cost(options_);
+            batch.push_back(*it);
+            it = queue_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Batcher::work() {
+    for (;;) {
+        std::vector<std::shared_ptr<Job>> batch;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            batch.push_back(queue_.front());
+            queue_.pop_front();
+            queued_cost_ -= batch.front()->cost(options_);
+            if (!batch.front()->explain) {
+                std::size_t texts = batch.front()->texts.size();
+                const auto until = std::chrono::steady_clock::now() + options_.max_wait;
+                while (texts < options_.max_batch && !stopping_) {
+                    take_fitting(batch, texts);
+                    if (texts >= options_.max_batch) break;
+                    if (cv_.wait_until(lock, until) == std::cv_status::timeout) {
+                        take_fitting(batch, texts);
+                        break;
+                    }
+                }
+            }
+        }
+        run(batch);
+    }
+}
+
+void Batcher::run(std::vector<std::shared_ptr<Job>>& batch) {
+    // Claim the jobs that are still wanted: not expired, not past the deadline, client there.
+    std::vector<std::shared_ptr<Job>> live;
+    const auto now = Job::Clock::now();
+    for (auto& job : batch) {
+        std::unique_lock<std::mutex> lock(job->mutex_);
+        if (job->state_ != Job::State::queued || now >= job->deadline) {
+            lock.unlock();
+            ++metrics_.dropped_deadline;
+            job->finish(Job::State::expired);
+        } else if (peer_gone(job->socket)) {
+            lock.unlock();
+            ++metrics_.dropped_client_gone;
+            job->finish(Job::State::client_gone);
+        } else {
+            job->state_ = Job::State::running;
+            live.push_back(job);
+        }
+    }
+    if (live.empty()) return;
+    try {
+        if (live.front()->explain) {
+            auto& job = *live.front();
+            job.explanation = classifier_.explain(job.texts.front());
+            metrics_.observe_batch(1);
+        } else {
+            std::vector<std::string_view> views;
+            for (auto& job : live) views.insert(views.end(), job->texts.begin(), job->texts.end());
+            // One forward pass: predict_encoded batches by batch_size, so all in one.
+            const auto p = classifier_.predict_encoded(
+                encode_texts(views, classifier_.tokenizer, classifier_.vocabulary), views.size());
+            metrics_.observe_batch(views.size());
+            std::size_t k = 0;
+            for (auto& job : live) {
+                job->probabilities.assign(
+                    p.begin() + static_cast<std::ptrdiff_t>(k),
+                    p.begin() + static_cast<std::ptrdiff_t>(k + job->texts.size()));
+                k += job->texts.size();
+            }
+        }
+    } catch (const std::exception& e) {
+        for (auto& job : live) {
+            job->error = e.what();
+            job->finish(Job::State::failed);
+        }
+        return;
+    }
+    for (auto& job : live) job->finish(Job::State::done);
+}
+
+}  // namespace imdb::server
