@@ -10,7 +10,8 @@
 #      lstm_benchmark_cuda, and run the suite; without a GPU its cases report
 #      "skipped: no CUDA device" (so this stage proves the CUDA code still compiles) and
 #      imdb_example --device cuda must fail with its one-line explanation
-#   5. asan preset (ASan + UBSan, -O1): configure, build the same suites and examples
+#   5. tsan preset: build and run the thread-safety suite under ThreadSanitizer
+#   6. asan preset (ASan + UBSan, -O1): configure, build the same suites and examples
 #      (not the compile-only header check, done in 2), ctest
 # Stops at the first failure with a non-zero exit. Each ctest run is followed by the list
 # of skipped tests with their reasons; the last lines printed repeat the asan ctest run's
@@ -136,6 +137,15 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
 else
     echo "==> cuda stage skipped: no nvcc on this machine"
 fi
+
+begin_stage "tsan: thread-safety suite"
+# ThreadSanitizer over the library's thread-safety contract (docs/threading.md): shared
+# inference from several threads, set_num_threads, parallel_for.
+cmake --preset tsan -B "$build_root/tsan"
+cmake --build "$build_root/tsan" --target test_thread_safety --parallel "$jobs"
+ctest --test-dir "$build_root/tsan" -R '^test_thread_safety$' --output-on-failure \
+    --no-tests=error --timeout 900
+end_stage
 
 begin_stage "asan: configure + build"
 configure_and_build asan
