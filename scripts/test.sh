@@ -10,7 +10,9 @@
 #      lstm_benchmark_cuda, and run the suite; without a GPU its cases report
 #      "skipped: no CUDA device" (so this stage proves the CUDA code still compiles) and
 #      imdb_example --device cuda must fail with its one-line explanation
-#   5. tsan preset: build and run the thread-safety suite under ThreadSanitizer
+#   5. tsan preset: build and run the thread-safety suite under ThreadSanitizer; then
+#      scripts/fuzz.sh: every libFuzzer target from its seeds for 20 s (clang installed
+#      when missing)
 #   6. asan preset (ASan + UBSan, -O1): configure, build the same suites and examples
 #      (not the compile-only header check, done in 2), ctest
 # Stops at the first failure with a non-zero exit. Each ctest run is followed by the list
@@ -145,6 +147,10 @@ cmake --preset tsan -B "$build_root/tsan"
 cmake --build "$build_root/tsan" --target test_thread_safety --parallel "$jobs"
 ctest --test-dir "$build_root/tsan" -R '^test_thread_safety$' --output-on-failure \
     --no-tests=error --timeout 900
+end_stage
+
+begin_stage "fuzz smoke: every libFuzzer target for ${FUZZ_SECONDS:-20}s (clang)"
+bash scripts/fuzz.sh
 end_stage
 
 begin_stage "asan: configure + build"
