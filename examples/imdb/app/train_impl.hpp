@@ -53,7 +53,7 @@ template <class B>
 std::unique_ptr<nnlite::optim::Optimizer<float, B>> make_optimizer(
     const Config& c, const std::vector<nnlite::Tensor<float, B>>& params) {
     namespace optim = nnlite::optim;
-    if (c.optimizer == "adamw")
+    if (c.optimizer == OptimizerKind::adamw)
         return std::make_unique<optim::AdamW<float, B>>(
             params, optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
     return std::make_unique<optim::Adam<float, B>>(
@@ -180,7 +180,7 @@ int train_on(const TrainArgs& args, const std::string& device) {
     std::printf("model: %zu parameters (embedding %zu x %zu, %s%zu-layer LSTM %zu, pooling %s)\n",
                 model.parameter_count(), data.vocabulary.size(), cfg.embedding_dim,
                 cfg.bidirectional ? "bidirectional " : "", cfg.num_layers, cfg.hidden_size,
-                cfg.pooling.c_str());
+                cfg.pooling.to_string().c_str());
 
     // ---- epochs ----------------------------------------------------------------------
     const auto seq = sequence_options(cfg);

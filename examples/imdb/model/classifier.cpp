@@ -26,13 +26,9 @@ nnlite::text::Tokenizer make_tokenizer() {
 }
 
 nnlite::text::SequenceOptions sequence_options(const Config& c) {
-    using nnlite::text::Truncation;
-    const Truncation t = c.truncation == "tail"        ? Truncation::tail
-                         : c.truncation == "head_tail" ? Truncation::head_tail
-                                                       : Truncation::head;
     return nnlite::text::SequenceOptions()
         .max_length(c.max_length)
-        .truncation(t)
+        .truncation(c.truncation)
         .head_fraction(c.head_fraction)
         .min_length(1);
 }

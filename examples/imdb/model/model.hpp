@@ -52,7 +52,6 @@ class SentimentModel : public nnlite::nn::Module<float, B> {
             "dropout", std::make_shared<nn::Dropout<float, B>>(c.dropout, dropout_gen_));
         fc = this->register_module(
             "fc", std::make_shared<nn::Linear<float, B>>(c.pooled_size(), 1, init_gen_));
-        pooling_ = c.pooling_parts();
     }
 
     /// ids [B, T] (right-padded with 0), lengths [B] -> logits [B].
@@ -71,13 +70,13 @@ class SentimentModel : public nnlite::nn::Module<float, B> {
         auto out = lstm->forward(embedding_dropout->forward(embedded), lengths);
         const std::size_t D = config_.bidirectional ? 2 : 1, L = config_.num_layers;
         std::vector<Tensor> pooled;
-        for (const auto& part : pooling_) {
-            if (part == "last") {
+        for (const PoolingPart part : config_.pooling.parts) {
+            if (part == PoolingPart::last) {
                 // Each direction's final state: forward at each review's last token, reverse at
                 // its first (packed semantics of the LSTM).
                 auto last = ops::narrow(out.h_n, 0, (L - 1) * D, D);  // [D, B, H]
                 pooled.push_back(ops::reshape(ops::transpose(last, 0, 1), {batch, -1}));
-            } else if (part == "max") {
+            } else if (part == PoolingPart::max) {
                 pooled.push_back(
                     ops::max(ops::add(out.output, padding_mask(lengths, T, -1e4f)), 1).first);
             } else {  // mean over the real tokens (outputs past each length are zero)
@@ -116,7 +115,6 @@ class SentimentModel : public nnlite::nn::Module<float, B> {
     Config config_;
     nnlite::Generator init_gen_;
     nnlite::Generator dropout_gen_;
-    std::vector<std::string> pooling_;
 };
 
 }  // namespace imdb

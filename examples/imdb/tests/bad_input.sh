@@ -54,6 +54,10 @@ copy_model bad_type && sed -i 's/"hidden_size": [0-9]*/"hidden_size": "big"/' "$
 expect_error model_config_type "key 'hidden_size' has the wrong type" predict --model "$cases/bad_type" "good"
 copy_model bad_value && sed -i 's/"dropout": [0-9.]*/"dropout": 1.5/' "$cases/bad_value/config.json"
 expect_error model_config_value "bad_value/config.json: dropout probabilities must be in [0, 1)" predict --model "$cases/bad_value" "good"
+copy_model bad_enum && sed -i 's/"optimizer": "[a-z]*"/"optimizer": "sgd"/' "$cases/bad_enum/config.json"
+expect_error model_config_enum "key 'optimizer': optimizer must be adam or adamw, got 'sgd'" predict --model "$cases/bad_enum" "good"
+copy_model bad_pooling && sed -i 's/"pooling": "[a-z+]*"/"pooling": "last+avg"/' "$cases/bad_pooling/config.json"
+expect_error model_config_pooling "key 'pooling': pooling: unknown part 'avg'" predict --model "$cases/bad_pooling" "good"
 # Weights from another preset: the config says the seed preset's shapes.
 copy_model other_preset
 for kv in "embedding_dim 128" "hidden_size 256" "num_layers 2" "pooling \"last\""; do

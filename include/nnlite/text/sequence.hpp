@@ -24,6 +24,26 @@ namespace nnlite::text {
 
 enum class Truncation { head, tail, head_tail };
 
+/// "head", "tail" or "head_tail".
+inline const char* to_string(Truncation t) {
+    switch (t) {
+        case Truncation::head:
+            return "head";
+        case Truncation::tail:
+            return "tail";
+        case Truncation::head_tail:
+            return "head_tail";
+    }
+    return "head";
+}
+
+/// The Truncation named "head", "tail" or "head_tail"; ValueError naming anything else.
+inline Truncation parse_truncation(std::string_view name) {
+    for (auto t : {Truncation::head, Truncation::tail, Truncation::head_tail})
+        if (name == to_string(t)) return t;
+    throw ValueError("truncation must be head, tail or head_tail, got '" + std::string(name) + "'");
+}
+
 class SequenceOptions {
   public:
     /// Longest kept sequence (0 = no limit).

@@ -37,11 +37,12 @@ std::string_view tail(std::string_view s, std::size_t n) {
 }
 }  // namespace
 
-std::string cut_text(std::string_view text, std::size_t max_bytes, const std::string& truncation,
-                     double head_fraction) {
+std::string cut_text(std::string_view text, std::size_t max_bytes,
+                     nnlite::text::Truncation truncation, double head_fraction) {
+    using nnlite::text::Truncation;
     if (text.size() <= max_bytes) return std::string(text);
-    if (truncation == "tail") return std::string(tail(text, max_bytes));
-    if (truncation == "head_tail") {
+    if (truncation == Truncation::tail) return std::string(tail(text, max_bytes));
+    if (truncation == Truncation::head_tail) {
         const auto h = static_cast<std::size_t>(static_cast<double>(max_bytes) *
                                                 std::clamp(head_fraction, 0.0, 1.0));
         return std::string(head(text, h)) + " " + std::string(tail(text, max_bytes - h));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <nnlite/text/sequence.hpp>
 #include <string>
 #include <string_view>
 
@@ -13,7 +14,7 @@ namespace imdb::server {
 /// `text` itself when it has at most max_bytes bytes; otherwise its first max_bytes bytes
 /// ("head"), its last ("tail"), or head_fraction of them from the start and the rest from the
 /// end joined by a space ("head_tail").
-std::string cut_text(std::string_view text, std::size_t max_bytes, const std::string& truncation,
-                     double head_fraction);
+std::string cut_text(std::string_view text, std::size_t max_bytes,
+                     nnlite::text::Truncation truncation, double head_fraction);
 
 }  // namespace imdb::server
