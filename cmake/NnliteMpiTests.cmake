@@ -7,7 +7,9 @@
 #                            unloaded by then, so LSan can neither attribute nor suppress them
 #                            (AddressSanitizer and UBSan still check everything; nnlite's own
 #                            code is leak-checked by every other suite).
-include_guard(GLOBAL)
+# Plain (directory-scoped) variables: guard per directory, so every CMakeLists.txt that
+# includes this gets them (a GLOBAL guard left all but the first includer without them).
+include_guard(DIRECTORY)
 
 set(NNLITE_MPIEXEC_PREFLAGS ${MPIEXEC_PREFLAGS})
 if(MPIEXEC_EXECUTABLE AND NOT MPIEXEC_PREFLAGS MATCHES "oversubscribe")
