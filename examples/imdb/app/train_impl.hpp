@@ -209,7 +209,9 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         kept_lengths.push_back(std::min(ids.size(), cfg.max_length));
     nnlite::text::BucketBatchSampler sampler(
         kept_lengths, nnlite::text::BucketBatchOptions().batch_size(cfg.batch_size).shuffle(true));
-    const bool tty = stdout_is_tty();
+    // Under mpirun the ranks' stdout is a pseudo-terminal whatever mpirun's own output is
+    // (often a log): print plain lines there.
+    const bool tty = stdout_is_tty() && !launched_by_mpi();
     bool stopped_early = false;
     for (int epoch = start_epoch; epoch < static_cast<int>(cfg.epochs); ++epoch) {
         if (early && early->should_stop()) {
