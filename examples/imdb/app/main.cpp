@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     t->add_flag("--resume", train.resume,
                 "continue the run in --out from its last completed epoch");
     std::size_t epochs = 0, limit_train = 0, limit_test = 0, batch = 0, max_length = 0;
-    double lr = 0;
+    double lr = 0, dropout = -1;
     std::uint64_t seed = 0;
     t->add_option("--epochs", epochs, "override the preset's number of epochs");
     t->add_option("--limit-train", limit_train,
@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
     t->add_option("--max-length", max_length, "override the tokens kept per review");
     t->add_option("--lr", lr, "override the learning rate");
     t->add_option("--seed", seed, "override the random seed");
+    t->add_option("--dropout", dropout,
+                  "override every dropout probability (embeddings, between LSTM layers, "
+                  "before the classifier); 0 makes a run deterministic across process counts")
+        ->check(CLI::Range(0.0, 0.99));
     add_device(t);
 
     // ---- evaluate ----
@@ -146,6 +150,11 @@ int main(int argc, char** argv) {
             if (max_length) set("max_length", train.config.max_length, max_length);
             if (lr > 0) set("lr", train.config.lr, lr);
             if (t->count("--seed")) set("seed", train.config.seed, seed);
+            if (dropout >= 0) {
+                set("dropout", train.config.dropout, dropout);
+                set("embedding_dropout", train.config.embedding_dropout, dropout);
+                set("lstm_dropout", train.config.lstm_dropout, dropout);
+            }
             train.config.validate();
             if (train.data_path.empty()) train.data_path = imdb::default_data_path();
             if (train.run_dir.empty()) train.run_dir = "runs/" + preset;

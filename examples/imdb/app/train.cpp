@@ -82,10 +82,32 @@ Config resumed_config(Config saved, const TrainArgs& args, const std::string& co
 
 }  // namespace train_detail
 
-int run_train(const TrainArgs& args) {
+namespace {
+
+int train_with(const TrainArgs& args, const Ranks& ranks) {
     return nnlite::dispatch(args.device, [&](auto backend) {
-        return train_on<decltype(backend)>(args, nnlite::describe(args.device));
+        return train_on<decltype(backend)>(args, nnlite::describe(args.device), ranks);
     });
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& args) {
+#ifdef NNLITE_IMDB_WITH_MPI
+    // Started by mpirun/mpiexec/srun: one rank of a data-parallel job. Any exception on any
+    // rank prints "rank N: ..." and ends the whole job at once (MPI_Abort), non-zero.
+    if (launched_by_mpi()) {
+        nnlite::distributed::ProcessGroup pg;
+        return nnlite::distributed::run_or_abort(pg, [&] {
+            const Ranks ranks(pg);
+            nnlite::check<nnlite::ValueError>(
+                !ranks.distributed() || args.device == nnlite::Device::cpu,
+                "training on several MPI ranks runs on the CPU backend only (--device cpu)");
+            return train_with(args, ranks);
+        });
+    }
+#endif
+    return train_with(args, Ranks{});
 }
 
 }  // namespace imdb

@@ -2,7 +2,9 @@
 // epochs with validation, LR on plateau, early stopping, best-on-validation and resumable
 // checkpoints -> test report. train.cpp instantiates it through nnlite::dispatch
 // (nnlite::cpu, and nnlite::cuda in a CUDA build); run directories and checkpoints are the same
-// files on either.
+// files on either. Under mpirun the same loop runs on every rank (Ranks, in
+// distributed_training.hpp: slices of each global batch, summed gradients, shared
+// evaluation); only rank 0 prints and writes.
 #pragma once
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "app/distributed_training.hpp"
 #include "app/progress.hpp"
 #include "app/training_data.hpp"
 #include "model/classifier.hpp"
@@ -96,13 +99,15 @@ nnlite::nn::StateDict<TD> prefixed(const nnlite::io::SafetensorsFile& f,
 }  // namespace train_detail
 
 /// The whole `train` command with the model, optimizer and batches on backend B;
-/// `device` is what the first line reports ("cpu", "cuda (NVIDIA H100 ...)").
+/// `device` is what the first line reports ("cpu", "cuda (NVIDIA H100 ...)"); `ranks` is
+/// this process's place in an mpirun job (or one process).
 template <class B>
-int train_on(const TrainArgs& args, const std::string& device) {
+int train_on(const TrainArgs& args, const std::string& device, const Ranks& ranks) {
     using namespace train_detail;
     using TensorB = nnlite::Tensor<float, B>;
     using clock = std::chrono::steady_clock;
     const auto t_start = clock::now();
+    const bool root = ranks.is_root();  // prints and writes; the other ranks are silent
     Config cfg = args.config;
     const std::string run_dir = args.run_dir;
     const fs::path dir(run_dir);
@@ -117,35 +122,47 @@ int train_on(const TrainArgs& args, const std::string& device) {
         const Config saved = read_config(config_path);
         cfg = resumed_config(saved, args, config_path);
         epochs_changed = cfg.epochs != saved.epochs;
-        std::printf("resuming %s (preset %s, %zu epochs)\n", run_dir.c_str(), cfg.preset.c_str(),
-                    cfg.epochs);
+        if (root)
+            std::printf("resuming %s (preset %s, %zu epochs)\n", run_dir.c_str(),
+                        cfg.preset.c_str(), cfg.epochs);
     } else {
         // Trained weights are never overwritten by a new run; a directory left by a run that
         // died before its first epoch (config and vocabulary only) may be reused.
         for (const char* f : {RunFiles::checkpoint, RunFiles::model})
-            check<nnlite::IoError>(!fs::exists(dir / f), "run directory '", run_dir,
-                                   "' already holds a trained model (", f,
-                                   "); pass --resume to continue it or --out to choose a new "
-                                   "directory");
+            if (root)
+                check<nnlite::IoError>(!fs::exists(dir / f), "run directory '", run_dir,
+                                       "' already holds a trained model (", f,
+                                       "); pass --resume to continue it or --out to choose a new "
+                                       "directory");
     }
     cfg.validate();
 
     // ---- data ----------------------------------------------------------------------
-    std::printf("device: %s   threads: %d   data: %s\n", device.c_str(), nnlite::num_threads(),
-                args.data_path.c_str());
+    if (root) {
+        std::printf("device: %s   threads: %d   data: %s\n", device.c_str(), nnlite::num_threads(),
+                    args.data_path.c_str());
+        if (ranks.distributed())
+            std::printf("ranks: %d (MPI), %d threads each; global batch %zu\n", ranks.size(),
+                        nnlite::num_threads(), cfg.batch_size);
+    }
     // The run directory is created once the data has loaded: a wrong --data leaves nothing.
-    TrainingData data = prepare_training_data(cfg, args.data_path, run_dir, args.resume);
+    TrainingData data = prepare_training_data(cfg, args.data_path, run_dir, args.resume, root);
     // (a resume that extends the run records its new length only once the data has loaded)
-    if (!args.resume || epochs_changed) write_text_file(config_path, cfg.to_json().dump(2) + "\n");
-    std::printf("%s\nvocabulary: %zu tokens   loading + tokenizing took %.1f s\n",
-                data.summary.c_str(), data.vocabulary.size(), data.seconds);
+    if (root && (!args.resume || epochs_changed))
+        write_text_file(config_path, cfg.to_json().dump(2) + "\n");
+    if (root)
+        std::printf("%s\nvocabulary: %zu tokens   loading + tokenizing took %.1f s\n",
+                    data.summary.c_str(), data.vocabulary.size(), data.seconds);
 
     // ---- model and optimisation ------------------------------------------------------
     SentimentModel<B> model(cfg, data.vocabulary.size());
+    // Ranks agree on config, vocabulary, data and model shape; rank 0's weights everywhere.
+    check_start_up(ranks, cfg.to_json().dump(), data, model);
     std::vector<TensorB> params;
     for (auto& p : model.parameters())
         if (p.requires_grad()) params.push_back(p);
     auto opt = make_optimizer<B>(cfg, params);
+    GradientSync<B> grad_sync(ranks, params);
     namespace optim = nnlite::optim;
     optim::ReduceLROnPlateau<float, B> plateau(*opt, optim::ReduceLROnPlateauOptions()
                                                          .mode(optim::PlateauMode::min)
@@ -173,14 +190,17 @@ int train_on(const TrainArgs& args, const std::string& device) {
         best_val = nlohmann::json::parse(md.at("best_val_accuracy")).get<double>();
         restore_generator(shuffle_gen, md.at("shuffle_generator"), ckpt_path);
         restore_generator(model.dropout_generator(), md.at("dropout_generator"), ckpt_path);
-        history = read_metrics(metrics_path, start_epoch);
-        std::printf("resumed after epoch %d (best validation accuracy %.2f%%)\n", start_epoch,
-                    100 * best_val);
+        if (root) history = read_metrics(metrics_path, start_epoch);
+        if (root)
+            std::printf("resumed after epoch %d (best validation accuracy %.2f%%)\n", start_epoch,
+                        100 * best_val);
     }
-    std::printf("model: %zu parameters (embedding %zu x %zu, %s%zu-layer LSTM %zu, pooling %s)\n",
-                model.parameter_count(), data.vocabulary.size(), cfg.embedding_dim,
-                cfg.bidirectional ? "bidirectional " : "", cfg.num_layers, cfg.hidden_size,
-                cfg.pooling.to_string().c_str());
+    if (root)
+        std::printf(
+            "model: %zu parameters (embedding %zu x %zu, %s%zu-layer LSTM %zu, pooling %s)\n",
+            model.parameter_count(), data.vocabulary.size(), cfg.embedding_dim,
+            cfg.bidirectional ? "bidirectional " : "", cfg.num_layers, cfg.hidden_size,
+            cfg.pooling.to_string().c_str());
 
     // ---- epochs ----------------------------------------------------------------------
     const auto seq = sequence_options(cfg);
@@ -189,7 +209,9 @@ int train_on(const TrainArgs& args, const std::string& device) {
         kept_lengths.push_back(std::min(ids.size(), cfg.max_length));
     nnlite::text::BucketBatchSampler sampler(
         kept_lengths, nnlite::text::BucketBatchOptions().batch_size(cfg.batch_size).shuffle(true));
-    const bool tty = stdout_is_tty();
+    // Under mpirun the ranks' stdout is a pseudo-terminal whatever mpirun's own output is
+    // (often a log): print plain lines there.
+    const bool tty = stdout_is_tty() && !launched_by_mpi();
     bool stopped_early = false;
     for (int epoch = start_epoch; epoch < static_cast<int>(cfg.epochs); ++epoch) {
         if (early && early->should_stop()) {
@@ -197,40 +219,70 @@ int train_on(const TrainArgs& args, const std::string& device) {
             break;
         }
         model.train();
-        const auto batches = sampler.epoch(shuffle_gen);
+        seed_dropout_for_epoch(ranks, model, cfg.seed, epoch);
+        const auto batches = sampler.epoch(shuffle_gen);  // the same global batches everywhere
         Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs),
-                          batches.size(), tty);
+                          batches.size(), tty && root);
         double loss_sum = 0;
         std::size_t seen = 0, correct = 0, done = 0;
-        for (const auto& idx : batches) {
-            auto batch = nnlite::text::pad_batch(data.train_ids, idx, seq);
-            std::vector<float> target_values(idx.size());
-            for (std::size_t i = 0; i < idx.size(); ++i)
-                target_values[i] = static_cast<float>(data.train_labels[idx[i]]);
-            const auto targets =
-                nnlite::Tensor<float>::from(target_values, {idx.size()}).template to<B>();
-            auto logits = model.forward(batch.ids.template to<B>(), batch.lengths.to_vector());
-            auto loss = nnlite::ops::bce_with_logits(logits, targets);
+        std::size_t global_seen = 0;
+        for (const auto& global_idx : batches) {
+            // This rank's slice; the loss is its sum over the slice / the GLOBAL batch size,
+            // so the gradients summed over the ranks are the 1-process mean-loss gradient.
+            const auto idx = ranks.distributed() ? ranks.slice_of(global_idx) : global_idx;
             opt->zero_grad(true);
-            loss.backward();
-            if (cfg.clip > 0) nnlite::nn::clip_grad_norm(params, cfg.clip);
+            if (!idx.empty()) {
+                auto batch = nnlite::text::pad_batch(data.train_ids, idx, seq);
+                std::vector<float> target_values(idx.size());
+                for (std::size_t i = 0; i < idx.size(); ++i)
+                    target_values[i] = static_cast<float>(data.train_labels[idx[i]]);
+                const auto targets =
+                    nnlite::Tensor<float>::from(target_values, {idx.size()}).template to<B>();
+                auto logits = model.forward(batch.ids.template to<B>(), batch.lengths.to_vector());
+                const auto reduction = ranks.distributed() ? nnlite::ops::Reduction::sum
+                                                           : nnlite::ops::Reduction::mean;
+                auto loss = nnlite::ops::bce_with_logits(logits, targets, reduction);
+                if (ranks.distributed())
+                    (loss * (1.f / static_cast<float>(global_idx.size()))).backward();
+                else
+                    loss.backward();
+                const auto lv = logits.to_vector();
+                for (std::size_t i = 0; i < idx.size(); ++i)
+                    correct += (lv[i] >= 0.f) == (data.train_labels[idx[i]] == 1);
+                loss_sum += static_cast<double>(loss.item()) *
+                            (ranks.distributed() ? 1.0 : static_cast<double>(idx.size()));
+                seen += idx.size();
+            }
+            grad_sync.allreduce();  // every rank, even with an empty slice
+            if (cfg.clip > 0) nnlite::nn::clip_grad_norm(params, cfg.clip);  // global norm
             opt->step();
-            const auto lv = logits.to_vector();
-            for (std::size_t i = 0; i < idx.size(); ++i)
-                correct += (lv[i] >= 0.f) == (data.train_labels[idx[i]] == 1);
-            loss_sum += static_cast<double>(loss.item()) * static_cast<double>(idx.size());
-            seen += idx.size();
-            progress.update(++done, seen, loss_sum / static_cast<double>(seen),
-                            static_cast<double>(correct) / static_cast<double>(seen));
+            global_seen += global_idx.size();
+            // rank 0's running loss/accuracy (its slices); the epoch line has all ranks'
+            if (root)
+                progress.update(++done, global_seen,
+                                loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1)),
+                                static_cast<double>(correct) /
+                                    static_cast<double>(std::max<std::size_t>(seen, 1)));
+        }
+        if (ranks.distributed()) {
+            std::vector<double> totals{loss_sum, static_cast<double>(correct),
+                                       static_cast<double>(seen)};
+            ranks.allreduce_sum(totals);
+            loss_sum = totals[0];
+            correct = static_cast<std::size_t>(totals[1]);
+            seen = static_cast<std::size_t>(totals[2]);
+            ranks.check_parameters_equal(model);  // the data-parallel invariant, once an epoch
         }
         EpochRecord rec;
         rec.epoch = epoch + 1;
         rec.train_loss = loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1));
         rec.train_accuracy =
             static_cast<double>(correct) / static_cast<double>(std::max<std::size_t>(seen, 1));
-        progress.finish(rec.train_loss, rec.train_accuracy);
+        if (root) progress.finish(rec.train_loss, rec.train_accuracy);
 
-        const auto val = score(predict_probabilities(model, data.val_ids, seq), data.val_labels);
+        // every rank needs the validation loss: the scheduler and early stopping must agree
+        const auto val =
+            score(predict_shared(ranks, model, data.val_ids, seq, false), data.val_labels);
         rec.val_loss = val.loss;
         rec.val_accuracy = val.accuracy;
         plateau.step(val.loss);
@@ -239,11 +291,13 @@ int train_on(const TrainArgs& args, const std::string& device) {
         const bool improved = val.accuracy > best_val;
         if (improved) {
             best_val = val.accuracy;
-            nnlite::io::save((dir / RunFiles::model).string(), model.state_dict(),
-                             {{"epoch", std::to_string(epoch + 1)}});
+            if (root)
+                nnlite::io::save((dir / RunFiles::model).string(), model.state_dict(),
+                                 {{"epoch", std::to_string(epoch + 1)}});
         }
         if (early) early->step(val.accuracy);
         history.push_back(rec);
+        if (!root) continue;
         // Checkpoint first, then the metrics line: a crash in between leaves a metrics file
         // that resume trims back to the checkpoint's epoch.
         save_checkpoint(ckpt_path, model, *opt, plateau, early.get(), shuffle_gen, epoch + 1,
@@ -253,16 +307,19 @@ int train_on(const TrainArgs& args, const std::string& device) {
                     val.loss, 100 * val.accuracy, improved ? "  (best so far, saved)" : "",
                     rec.learning_rate);
     }
-    if (stopped_early || (early && early->should_stop()))
+    if (root && (stopped_early || (early && early->should_stop())))
         std::printf("early stopping: no validation improvement for %lld epochs\n",
                     static_cast<long long>(cfg.patience));
 
     // ---- final test report with the best-on-validation weights -----------------------
-    model.load_state_dict(nnlite::io::load<float, B>((dir / RunFiles::model).string()));
+    // (rank 0 reads the file it wrote and sends the weights: no shared filesystem needed)
+    if (root) model.load_state_dict(nnlite::io::load<float, B>((dir / RunFiles::model).string()));
+    ranks.broadcast(model);
     const double train_seconds = std::chrono::duration<double>(clock::now() - t_start).count();
     const auto t_test = clock::now();
-    auto probs = predict_probabilities(model, data.test_ids, seq);
+    auto probs = predict_shared(ranks, model, data.test_ids, seq, /*to_root_only=*/true);
     const double test_seconds = std::chrono::duration<double>(clock::now() - t_test).count();
+    if (!root) return 0;
     const auto test = score(probs, data.test_labels);
     ReportData rd = make_report_data(cfg, data, history, probs, run_dir);
     rd.config.emplace_back("training time", format_duration(train_seconds));

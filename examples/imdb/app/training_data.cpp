@@ -79,7 +79,8 @@ Dataset load_dataset(const std::string& data_path) {
 }  // namespace
 
 TrainingData prepare_training_data(const Config& cfg, const std::string& data_path,
-                                   const std::string& run_dir, bool reuse_vocabulary) {
+                                   const std::string& run_dir, bool reuse_vocabulary,
+                                   bool write_files) {
     const auto t0 = std::chrono::steady_clock::now();
     Dataset ds = load_dataset(data_path);
     limit_split(ds.train, cfg.limit_train, cfg.seed);
@@ -105,8 +106,10 @@ TrainingData prepare_training_data(const Config& cfg, const std::string& data_pa
             nnlite::text::Vocabulary::build(counts, nnlite::text::VocabularyOptions()
                                                         .max_tokens(cfg.max_vocab)
                                                         .min_frequency(cfg.min_frequency));
-        fs::create_directories(run_dir);
-        d.vocabulary.save(vocab_path);
+        if (write_files) {
+            fs::create_directories(run_dir);
+            d.vocabulary.save(vocab_path);
+        }
     }
     d.train_ids = encode_texts(texts_of(ds.train), tokenizer, d.vocabulary);
     d.val_ids = encode_texts(texts_of(ds.validation), tokenizer, d.vocabulary);

@@ -24,9 +24,11 @@ struct TrainingData {
 };
 
 /// With `reuse_vocabulary` the vocabulary is read from RUN_DIR/vocab.txt (resume);
-/// otherwise it is built from TRAIN and written there.
+/// otherwise it is built from TRAIN and, with `write_files` (all but the ranks > 0 of an
+/// mpirun job), written there.
 TrainingData prepare_training_data(const Config& cfg, const std::string& data_path,
-                                   const std::string& run_dir, bool reuse_vocabulary);
+                                   const std::string& run_dir, bool reuse_vocabulary,
+                                   bool write_files = true);
 
 /// Only the TEST split (evaluate), encoded with a given vocabulary.
 TrainingData prepare_test_data(const Config& cfg, const std::string& data_path,
