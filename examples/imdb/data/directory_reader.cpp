@@ -19,16 +19,11 @@
 #include <string_view>
 #include <utility>
 
-#include "data/dataset.hpp"
 #include "data/reader_support.hpp"
 
 namespace imdb {
 
-using namespace reader_detail;
-using nnlite::check;
-using nnlite::FormatError;
-using nnlite::IoError;
-using nnlite::ValueError;
+using namespace reader_detail;  // check, the error types, the shared policies
 
 // ---- directory ------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using nnlite::check;
 using nnlite::FormatError;
 using nnlite::IoError;
+using nnlite::ValueError;
 
 // The four folders of the layout, in the order reviews are stored.
 struct Folder {
