@@ -14,9 +14,10 @@
 //               [p*NR, p*NR + NR), k-major (bp[kk*NR + j]), zero-padded past n. Packed once
 //               over the full k; a k-block [k0, k0 + kc) of a panel is bp + k0*NR.
 //   work tiles: MC rows x NCB panels of C; threads take contiguous runs of tiles.
-//   per tile  : for each k-block of KC: pack the tile's A rows (MC x kc) into MR-row
-//               panels (ap[kk*MR + r], zero-padded past m), then for each B panel (kept in
-//               L1 while) for each A panel: the MR x NR micro-kernel over kc.
+//   per thread: for each k-block of KC, for each of its tiles (column-tile-major, so the
+//               B slice kc x NCB*NR stays in L2 across row tiles): pack the tile's A rows
+//               (MC x kc) into MR-row panels (ap[kk*MR + r], zero-padded past m), then for
+//               each B panel (kept in L1) for each A panel: the MR x NR micro-kernel.
 //   micro     : MR x NR accumulators in registers (gemm/simd.hpp); per kk one row of the B
 //               panel (NR/W vector loads) and MR broadcasts of A, MR*NR/W FMAs. The first
 //               k-block applies beta, later ones accumulate (beta = 1).
@@ -195,14 +196,15 @@ inline void sgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
         const std::size_t a_size = ((std::min(MC, m) + MR - 1) / MR) * MR * std::min(KC, k);
         if (apbuf.size() < a_size) apbuf.resize(a_size);
         float* ap = apbuf.data();
-        for (std::size_t t = t_begin; t < t_end; ++t) {
-            // Column-tile-major order: consecutive tiles share B panels.
-            const std::size_t ct = t / row_tiles, rt = t % row_tiles;
-            const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
-            const std::size_t p0 = ct * NCB, p1 = std::min(b.panels(), p0 + NCB);
-            for (std::size_t k0 = 0; k0 < k; k0 += KC) {
-                const std::size_t kc = std::min(KC, k - k0);
-                const float bet = k0 == 0 ? beta : 1.f;
+        // k-blocks outermost: the B slice (kc x NCB panels) of a column tile stays in L2
+        // while the thread walks that tile's row tiles (column-tile-major order).
+        for (std::size_t k0 = 0; k0 < k; k0 += KC) {
+            const std::size_t kc = std::min(KC, k - k0);
+            const float bet = k0 == 0 ? beta : 1.f;
+            for (std::size_t t = t_begin; t < t_end; ++t) {
+                const std::size_t ct = t / row_tiles, rt = t % row_tiles;
+                const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
+                const std::size_t p0 = ct * NCB, p1 = std::min(b.panels(), p0 + NCB);
                 detail::pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
                 for (std::size_t p = p0; p < p1; ++p) {
                     const float* bp = b.panel(p) + k0 * NR;
