@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <nnlite/backend/cpu/gemm/sgemm.hpp>
 #include <nnlite/backend/cpu/isa.hpp>
+#include <nnlite/backend/cpu/lstm_step.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -152,6 +153,60 @@ TEST_CASE("cpu gemm: one packed B reused across calls with different row counts"
                                            G, threads);
             for (std::size_t i = 0; i < got.size(); ++i)
                 REQUIRE(std::abs(got[i] - expect[i]) <= 1e-4f);
+        }
+    }
+}
+
+TEST_CASE("cpu lstm: the fused step equals GEMM + gate math, odd H, 1 and 2 threads") {
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(5);
+    for (std::size_t H : {1, 5, 37, 64}) {
+        const std::size_t G = 4 * H;
+        const auto w = random_vec(G * H, rng);  // W_hh [4H, H]
+        nnlite::cpu_gemm::PackedB packed;
+        nnlite::cpu_lstm::pack_gates(w.data(), H, packed);
+        for (std::size_t rows : {1, 9, 64}) {
+            CAPTURE(H);
+            CAPTURE(rows);
+            const auto h = random_vec(rows * H, rng), gx = random_vec(rows * G, rng),
+                       c0 = random_vec(rows * H, rng);
+            // Reference: pre-activations in double, then the exact functions.
+            std::vector<double> ref_h(rows * H), ref_c(rows * H), ref_act(rows * G);
+            for (std::size_t r = 0; r < rows; ++r) {
+                std::vector<double> a(G);
+                for (std::size_t j = 0; j < G; ++j) {
+                    double s = gx[r * G + j];
+                    for (std::size_t kk = 0; kk < H; ++kk)
+                        s += static_cast<double>(h[r * H + kk]) * w[j * H + kk];
+                    a[j] = j >= 2 * H && j < 3 * H ? std::tanh(s) : 1 / (1 + std::exp(-s));
+                    ref_act[r * G + j] = a[j];
+                }
+                for (std::size_t u = 0; u < H; ++u) {
+                    const double c = a[H + u] * c0[r * H + u] + a[u] * a[2 * H + u];
+                    ref_c[r * H + u] = c;
+                    ref_h[r * H + u] = a[3 * H + u] * std::tanh(c);
+                }
+            }
+            for (int threads : {1, 2}) {
+                auto gates = gx;
+                std::vector<float> c_out(rows * H), h_out(rows * H);
+                nnlite::cpu_lstm::step_forward(rows, h.data(), H, packed, H, gates.data(),
+                                               c0.data(), c_out.data(), h_out.data(), threads);
+                double worst = 0;
+                for (std::size_t i = 0; i < rows * H; ++i)
+                    worst = std::max(
+                        {worst, std::abs(h_out[i] - ref_h[i]), std::abs(c_out[i] - ref_c[i])});
+                for (std::size_t i = 0; i < rows * G; ++i)
+                    worst = std::max(worst, std::abs(gates[i] - ref_act[i]));
+                CHECK(worst < 2e-5);
+                // In place (inference): c_prev and c_out the same buffer.
+                auto gates2 = gx;
+                auto c_inplace = c0;
+                nnlite::cpu_lstm::step_forward(rows, h.data(), H, packed, H, gates2.data(),
+                                               c_inplace.data(), c_inplace.data(), h_out.data(),
+                                               threads);
+                CHECK(c_inplace == c_out);
+            }
         }
     }
 }

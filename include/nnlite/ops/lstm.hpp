@@ -149,6 +149,31 @@ struct RecurrentWeights<
     }
 };
 
+/// The forward step against W_hh: gates += h_prev · W_hh^T, then the gate math. Backends
+/// whose lstm_kernels offer pack_gate_weights/step_forward (the CPU: one fused kernel) use
+/// those; others a GEMM then gates_forward.
+template <class K, class T, class = void>
+struct ForwardStep {
+    RecurrentWeights<K, T> w;
+    std::size_t hidden;
+    ForwardStep(const T* w_hh, std::size_t H) : w(true, H, 4 * H, w_hh, H), hidden(H) {}
+    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho) const {
+        w.multiply(rows, hp, hidden, T(1), gates, 4 * hidden);
+        K::gates_forward(gates, cp, co, ho, rows, hidden);
+    }
+};
+template <class K, class T>
+struct ForwardStep<
+    K, T,
+    std::void_t<decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{}))>> {
+    decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{})) w;
+    std::size_t hidden;
+    ForwardStep(const T* w_hh, std::size_t H) : w(K::pack_gate_weights(w_hh, H)), hidden(H) {}
+    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho) const {
+        K::step_forward(rows, hp, hidden, w, gates, cp, co, ho);
+    }
+};
+
 template <class T, class B>
 bool defined_requires_grad(const Tensor<T, B>& t) {
     return t.defined() && t.requires_grad();
@@ -335,8 +360,8 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         h_prev = Tensor<T, B>::empty({N, H});
     }
     T* y = y_rows.data();
-    // gates += h_prev · W_hh^T each step: W_hh^T packed once for the whole time loop.
-    const RecurrentWeights<K, T> whh(true, H, G, w_hh.data(), H);
+    // gates += h_prev · W_hh^T and the gate math each step: W_hh packed once for the loop.
+    const ForwardStep<K, T> step(w_hh.data(), H);
     for (std::size_t s = 0; s < sc.steps; ++s) {
         const std::size_t rows = sc.active[s], r0 = sc.step_row[s];
         const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * H;
@@ -348,8 +373,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
             cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
             co = cells.data() + r0 * H;
         }
-        whh.multiply(rows, hp, H, T(1), gates.data() + r0 * G, G);
-        K::gates_forward(gates.data() + r0 * G, cp, co, y + r0 * H, rows, H);
+        step(rows, hp, gates.data() + r0 * G, cp, co, y + r0 * H);
     }
 
     if (sc.packed) K::copy_rows(y, iota, res.output.data(), sc.padded_row.data(), N, H);

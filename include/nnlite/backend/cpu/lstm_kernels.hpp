@@ -30,6 +30,7 @@
 #include "nnlite/backend/cpu/gemm/sgemm.hpp"
 #include "nnlite/backend/cpu/isa.hpp"
 #include "nnlite/backend/cpu/kernels.hpp"
+#include "nnlite/backend/cpu/lstm_step.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
 #include "nnlite/backend/cpu/vec_math.hpp"
 #include "nnlite/backend/functors.hpp"
@@ -203,6 +204,49 @@ struct lstm_kernels<cpu> {
             }
         }
         gemm(false, w.trans, m, w.n, w.k, alpha, a, lda, w.w, w.ldw, beta, c, ldc);
+    }
+
+    /// W_hh [4H, H] prepared for step_forward: packed gate-interleaved for the fused own
+    /// kernel (float, cpu_lstm::use_own_sgemm()), else as plain packed_weights of W_hh^T.
+    template <class T>
+    struct gate_weights {
+        packed_weights<T> plain;
+        bool fused = false;
+        std::size_t hidden = 0;
+        cpu_gemm::PackedB interleaved;
+    };
+
+    template <class T>
+    static gate_weights<T> pack_gate_weights(const T* w_hh, std::size_t hidden) {
+        gate_weights<T> g;
+        g.hidden = hidden;
+        if constexpr (std::is_same_v<T, float>) {
+            if (cpu_lstm::use_own_sgemm()) {
+                cpu_lstm::pack_gates(w_hh, hidden, g.interleaved);
+                g.fused = true;
+                return g;
+            }
+        }
+        g.plain = pack_weights(true, hidden, 4 * hidden, w_hh, hidden);
+        return g;
+    }
+
+    /// One forward step: gates [rows, 4H] holds x·W_ih^T + biases on entry; adds
+    /// h_prev · W_hh^T and applies gates_forward (fused in the GEMM's epilogue when w.fused:
+    /// lstm_step.hpp). c_prev and c_out may alias.
+    template <class T>
+    static void step_forward(std::size_t rows, const T* h_prev, std::size_t ldh,
+                             const gate_weights<T>& w, T* gates, const T* c_prev, T* c_out,
+                             T* h_out) {
+        if constexpr (std::is_same_v<T, float>) {
+            if (w.fused) {
+                cpu_lstm::step_forward(rows, h_prev, ldh, w.interleaved, w.hidden, gates, c_prev,
+                                       c_out, h_out, cpu_lstm::gemm_threads());
+                return;
+            }
+        }
+        gemm_packed(rows, T(1), h_prev, ldh, w.plain, T(1), gates, 4 * w.hidden);
+        gates_forward(gates, c_prev, c_out, h_out, rows, w.hidden);
     }
 
     /// C[m, n] = alpha · op(A) · op(B) + beta · C with explicit row strides; k == 0 is
