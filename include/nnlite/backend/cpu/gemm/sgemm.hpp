@@ -26,10 +26,15 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <exception>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 #include "nnlite/backend/cpu/gemm/simd.hpp"
 #include "nnlite/backend/cpu/isa.hpp"
@@ -39,7 +44,7 @@ namespace nnlite::cpu_gemm {
 constexpr std::size_t MR = Simd::MR, NR = Simd::NR, W = Simd::W;
 constexpr std::size_t KC = 256;      // k-block: B panel kc x NR (32 KiB at NR 32) fits L1
 constexpr std::size_t MC = 16 * MR;  // rows per tile: packed A block MC x KC fits L2
-constexpr std::size_t NCB = 8;       // B panels per tile
+constexpr std::size_t NCB = 16;      // B panels per tile: slice KC x 512 = 512 KiB, L2
 
 /// op(B) [k, n] packed in NR-column panels over the full k (see the file comment).
 struct PackedB {
@@ -77,14 +82,25 @@ inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0
         const std::size_t mr = std::min(MR, mc - r0);
         float* dst = ap + r0 * kc;
         if (!trans_a) {
-            for (std::size_t r = 0; r < mr; ++r) {
-                const float* src = a + (i0 + r0 + r) * lda + k0;
-                for (std::size_t kk = 0; kk < kc; ++kk) dst[kk * MR + r] = src[kk];
+            // MR row streams read side by side, each kk's MR values stored contiguously.
+            const float* rows[MR];
+            for (std::size_t r = 0; r < MR; ++r)
+                rows[r] = a + (i0 + r0 + std::min(r, mr - 1)) * lda + k0;
+            if (mr == MR) {
+                for (std::size_t kk = 0; kk < kc; ++kk)
+#pragma GCC unroll 16
+                    for (std::size_t r = 0; r < MR; ++r) dst[kk * MR + r] = rows[r][kk];
+            } else {
+                for (std::size_t kk = 0; kk < kc; ++kk)
+                    for (std::size_t r = 0; r < mr; ++r) dst[kk * MR + r] = rows[r][kk];
             }
         } else {  // op(A)[i, kk] = A[kk, i]: MR consecutive floats per kk
             for (std::size_t kk = 0; kk < kc; ++kk) {
                 const float* src = a + (k0 + kk) * lda + i0 + r0;
-                for (std::size_t r = 0; r < mr; ++r) dst[kk * MR + r] = src[r];
+                if (mr == MR)
+                    std::memcpy(dst + kk * MR, src, MR * sizeof(float));
+                else
+                    for (std::size_t r = 0; r < mr; ++r) dst[kk * MR + r] = src[r];
             }
         }
         for (std::size_t r = mr; r < MR; ++r)
@@ -137,10 +153,18 @@ inline void micro_kernel(std::size_t kc, const float* ap, const float* bp, float
 
 /// Runs f(begin, end) over [0, n) in nt balanced chunks, chunk 0 on the caller, the others
 /// on new threads (or here, when no thread can be started); rethrows the first exception.
+/// The workers take the caller's floating-point mode (MXCSR: the LSTM's flush-to-zero
+/// scope), so subnormals cost them nothing more than the caller.
 template <class F>
 void run_split(std::size_t n, std::size_t nt, F&& f) {
     std::vector<std::exception_ptr> errors(nt);
+#if defined(__SSE__) || defined(__x86_64__)
+    const unsigned csr = _mm_getcsr();
+#endif
     auto chunk = [&](std::size_t t) {
+#if defined(__SSE__) || defined(__x86_64__)
+        if (t > 0) _mm_setcsr(csr);
+#endif
         try {
             f(t * n / nt, (t + 1) * n / nt);
         } catch (...) {
