@@ -42,6 +42,7 @@ constexpr std::size_t UB = cpu_gemm::NR / 4;
 
 /// W_hh [4H, H] (PyTorch layout) packed as op(B) = W_hh^T with gate-interleaved panels.
 inline void pack_gates(const float* w_hh, std::size_t hidden, cpu_gemm::PackedB& out) {
+    cpu_isa::require_compiled_isa();  // before any code built for that ISA runs
     const std::size_t H = hidden, NR = cpu_gemm::NR;
     const std::size_t panels = (H + UB - 1) / UB;
     out.k = H;

@@ -57,6 +57,7 @@ struct PackedB {
 /// Packs op(B) (B^T when trans_b; row stride ldb as stored) into out.
 inline void pack_b(bool trans_b, std::size_t k, std::size_t n, const float* b, std::size_t ldb,
                    PackedB& out) {
+    cpu_isa::require_compiled_isa();  // before any code built for that ISA runs
     out.k = k;
     out.n = n;
     out.data.assign(out.panels() * k * NR, 0.f);
