@@ -43,8 +43,9 @@
 #include <memory>
 #include <nnlite/autograd/grad_mode.hpp>
 #include <nnlite/backend/cpu/blas.hpp>
+#include <nnlite/backend/cpu/isa.hpp>
+#include <nnlite/backend/cpu/lstm_kernels.hpp>
 #include <nnlite/core/random.hpp>
-#include <nnlite/tensor/tensor.hpp>
 #include <nnlite/core/threads.hpp>
 #include <nnlite/nn/clip.hpp>
 #include <nnlite/nn/embedding.hpp>
@@ -53,6 +54,7 @@
 #include <nnlite/ops/loss.hpp>
 #include <nnlite/ops/shape.hpp>
 #include <nnlite/optim/adam.hpp>
+#include <nnlite/tensor/tensor.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -359,12 +361,16 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             "\"infer_gflops\": %.3f, "
             "\"train_cpu_s\": %.5f, \"infer_cpu_s\": %.5f, "
             "\"rss_base_mib\": %.1f, \"rss_peak_train_mib\": %.1f, \"rss_peak_mib\": %.1f, "
+            "\"blas_core\": \"%s\", \"kernel_isa\": \"%s\", \"lstm_gemm\": \"%s\", "
             "\"checksum\": %.6g}\n",
             args.device.c_str(), cfg.name.c_str(), args.lengths.c_str(), threads, args.steps,
             cfg.batch, tokens_per_batch, sgemm, tr.seconds, tr.samples, tr.tokens, tr.gflops,
             inf.seconds, inf.samples, inf.tokens, inf.gflops,
             train_cpu.empty() ? 0.0 : median(train_cpu),
-            infer_cpu.empty() ? 0.0 : median(infer_cpu), rss_base, rss_train, rss_peak, loss_sum);
+            infer_cpu.empty() ? 0.0 : median(infer_cpu), rss_base, rss_train, rss_peak,
+            nnlite::blas::core_name().c_str(),
+            nnlite::cpu_isa::isa_name(nnlite::cpu_isa::compiled_isa()),
+            nnlite::cpu_lstm::use_own_sgemm() ? "nnlite" : "blas", loss_sum);
     } else {
         std::printf(
             "nnlite lstm_benchmark (%s): config %s (vocab %zu, emb %zu, hidden %zu, %zu layer%s, "
@@ -373,6 +379,10 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             args.device.c_str(), cfg.name.c_str(), cfg.vocab, cfg.emb, cfg.hidden, cfg.layers,
             cfg.layers > 1 ? "s" : "", cfg.bidirectional ? "bidirectional" : "unidirectional",
             cfg.batch, args.lengths.c_str(), tokens_per_batch, threads, threads > 1 ? "s" : "");
+        std::printf("  OpenBLAS core %s; LSTM GEMMs: %s (kernels compiled for %s)\n",
+                    nnlite::blas::core_name().c_str(),
+                    nnlite::cpu_lstm::use_own_sgemm() ? "nnlite's own" : "BLAS",
+                    nnlite::cpu_isa::isa_name(nnlite::cpu_isa::compiled_isa()));
         if (args.sgemm) std::printf("  SGEMM 2048^3: %.1f GFLOP/s\n", sgemm);
         auto line = [&](const char* what, const Figure& f) {
             if (f.seconds == 0) return;

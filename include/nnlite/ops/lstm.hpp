@@ -121,6 +121,59 @@ inline LSTMSchedule make_lstm_schedule(const std::vector<std::int64_t>& lengths,
     return s;
 }
 
+/// The recurrent product against one weight matrix used every step: C = A · op(W) + beta C.
+/// Backends whose lstm_kernels offer pack_weights/gemm_packed (the CPU) pack op(W) once
+/// here and reuse it each step; others call their plain gemm.
+template <class K, class T, class = void>
+struct RecurrentWeights {
+    bool trans;
+    std::size_t k, n, ldw;
+    const T* w;
+    RecurrentWeights(bool trans_w, std::size_t k_, std::size_t n_, const T* w_, std::size_t ldw_)
+        : trans(trans_w), k(k_), n(n_), ldw(ldw_), w(w_) {}
+    void multiply(std::size_t m, const T* a, std::size_t lda, T beta, T* c, std::size_t ldc) const {
+        K::gemm(false, trans, m, n, k, T(1), a, lda, w, ldw, beta, c, ldc);
+    }
+};
+template <class K, class T>
+struct RecurrentWeights<
+    K, T,
+    std::void_t<decltype(K::pack_weights(false, std::size_t{}, std::size_t{},
+                                         static_cast<const T*>(nullptr), std::size_t{}))>> {
+    decltype(K::pack_weights(false, std::size_t{}, std::size_t{}, static_cast<const T*>(nullptr),
+                             std::size_t{})) packed;
+    RecurrentWeights(bool trans_w, std::size_t k, std::size_t n, const T* w, std::size_t ldw)
+        : packed(K::pack_weights(trans_w, k, n, w, ldw)) {}
+    void multiply(std::size_t m, const T* a, std::size_t lda, T beta, T* c, std::size_t ldc) const {
+        K::gemm_packed(m, T(1), a, lda, packed, beta, c, ldc);
+    }
+};
+
+/// The forward step against W_hh: gates += h_prev · W_hh^T, then the gate math. Backends
+/// whose lstm_kernels offer pack_gate_weights/step_forward (the CPU: one fused kernel) use
+/// those; others a GEMM then gates_forward.
+template <class K, class T, class = void>
+struct ForwardStep {
+    RecurrentWeights<K, T> w;
+    std::size_t hidden;
+    ForwardStep(const T* w_hh, std::size_t H) : w(true, H, 4 * H, w_hh, H), hidden(H) {}
+    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho) const {
+        w.multiply(rows, hp, hidden, T(1), gates, 4 * hidden);
+        K::gates_forward(gates, cp, co, ho, rows, hidden);
+    }
+};
+template <class K, class T>
+struct ForwardStep<
+    K, T,
+    std::void_t<decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{}))>> {
+    decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{})) w;
+    std::size_t hidden;
+    ForwardStep(const T* w_hh, std::size_t H) : w(K::pack_gate_weights(w_hh, H)), hidden(H) {}
+    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho) const {
+        K::step_forward(rows, hp, hidden, w, gates, cp, co, ho);
+    }
+};
+
 template <class T, class B>
 bool defined_requires_grad(const Tensor<T, B>& t) {
     return t.defined() && t.requires_grad();
@@ -161,7 +214,8 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     auto dc = Tensor<T, B>::empty({Bn, H});
     const T* gates = sv.gates.data();
     const T* cells = sv.cells.data();
-    const T* w_hh = sv.w_hh.data();
+    // dh = dG · W_hh each step: W_hh [G, H] packed once for the whole backward.
+    const RecurrentWeights<K, T> w_hh(false, G, H, sv.w_hh.data(), H);
     for (std::size_t s = sc.steps; s-- > 0;) {
         const std::size_t rows = sc.active[s], ended = sc.active[s + 1];
         // Rows whose last step is s start their recurrence from the h_n / c_n gradients.
@@ -171,9 +225,7 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
         const T* c_prev = s == 0 ? sv.c0.data() : cells + sc.step_row[s - 1] * H;
         K::gates_backward(gates + r0 * G, cells + r0 * H, c_prev, dh.data(),
                           dy_rows.data() + r0 * H, dc.data(), dgates.data() + r0 * G, rows, H);
-        if (s > 0 || sv.need_h0)
-            K::gemm(false, false, rows, H, G, T(1), dgates.data() + r0 * G, G, w_hh, H, T(0),
-                    dh.data(), H);
+        if (s > 0 || sv.need_h0) w_hh.multiply(rows, dgates.data() + r0 * G, G, T(0), dh.data(), H);
     }
 
     std::vector<Tensor<T, B>> out(7);
@@ -308,7 +360,8 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         h_prev = Tensor<T, B>::empty({N, H});
     }
     T* y = y_rows.data();
-    const T* whh = w_hh.data();
+    // gates += h_prev · W_hh^T and the gate math each step: W_hh packed once for the loop.
+    const ForwardStep<K, T> step(w_hh.data(), H);
     for (std::size_t s = 0; s < sc.steps; ++s) {
         const std::size_t rows = sc.active[s], r0 = sc.step_row[s];
         const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * H;
@@ -320,8 +373,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
             cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
             co = cells.data() + r0 * H;
         }
-        K::gemm(false, true, rows, G, H, T(1), hp, H, whh, H, T(1), gates.data() + r0 * G, G);
-        K::gates_forward(gates.data() + r0 * G, cp, co, y + r0 * H, rows, H);
+        step(rows, hp, gates.data() + r0 * G, cp, co, y + r0 * H);
     }
 
     if (sc.packed) K::copy_rows(y, iota, res.output.data(), sc.padded_row.data(), N, H);

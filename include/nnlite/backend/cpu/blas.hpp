@@ -11,9 +11,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 #include <type_traits>
 
+#include "nnlite/backend/cpu/isa.hpp"
 #include "nnlite/backend/functors.hpp"
 #include "nnlite/core/threads.hpp"
 
@@ -29,6 +33,7 @@ void dgemm_(const char* transa, const char* transb, const int* m, const int* n, 
             const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
             const double* beta, double* c, const int* ldc);
 void openblas_set_num_threads(int num_threads);
+char* openblas_get_corename(void);
 }
 
 namespace nnlite::blas {
@@ -52,6 +57,39 @@ inline void apply_thread_count(int n) {
 inline const bool thread_hook_registered =
     (nnlite::on_thread_count_change(&apply_thread_count), true);
 }  // namespace detail
+
+/// Whether a SingleThreadScope is alive (nnlite's own kernels then use one thread too).
+inline bool in_single_thread_scope() {
+    auto& s = detail::thread_state();
+    const std::lock_guard<std::mutex> lock(s.mutex);
+    return s.single_thread_scopes > 0;
+}
+
+/// The kernel set OpenBLAS chose at load time (e.g. "Prescott", "SkylakeX").
+inline std::string core_name() {
+    const char* name = openblas_get_corename();
+    return name ? name : "";
+}
+
+/// Whether OpenBLAS's kernels are narrower than this CPU's vector units (see
+/// cpu_isa::classify_blas_core). Decided once per process.
+inline const cpu_isa::BlasCoreVerdict& core_verdict() {
+    static const cpu_isa::BlasCoreVerdict v =
+        cpu_isa::classify_blas_core(core_name(), cpu_isa::cpu_features());
+    return v;
+}
+
+/// Prints core_verdict()'s message once per process on stderr when the core is a slow
+/// fallback (NNLITE_QUIET_BLAS_WARNING=1 silences it). Called on the first BLAS GEMM.
+inline void warn_if_slow_core_once() {
+    static const bool once = [] {
+        const auto& v = core_verdict();
+        const char* quiet = std::getenv("NNLITE_QUIET_BLAS_WARNING");
+        if (v.slow && !(quiet && quiet[0] == '1')) std::fprintf(stderr, "%s\n", v.message.c_str());
+        return true;
+    }();
+    (void)once;
+}
 
 /// RAII: OpenBLAS runs every call on its calling thread while any scope is alive.
 class SingleThreadScope {
@@ -78,6 +116,7 @@ template <class T>
 void fortran_gemm_row_major(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                             T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb,
                             T beta, T* c, std::size_t ldc) {
+    warn_if_slow_core_once();
     const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
     const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
     const int LDA = static_cast<int>(lda), LDB = static_cast<int>(ldb);

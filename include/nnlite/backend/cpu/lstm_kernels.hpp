@@ -21,15 +21,47 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
 
 #include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cpu/blas.hpp"
+#include "nnlite/backend/cpu/gemm/sgemm.hpp"
+#include "nnlite/backend/cpu/isa.hpp"
 #include "nnlite/backend/cpu/kernels.hpp"
+#include "nnlite/backend/cpu/lstm_step.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
 #include "nnlite/backend/cpu/vec_math.hpp"
 #include "nnlite/backend/functors.hpp"
 
 namespace nnlite {
+
+namespace cpu_lstm {
+
+/// Whether the LSTM's float GEMMs run on nnlite's own kernels (backend/cpu/gemm/) rather
+/// than BLAS: yes when they were compiled for AVX2+FMA or AVX-512 (the user's -m/-march
+/// flags), and in a portable build when the BLAS's kernels are narrower than the CPU's
+/// (e.g. OpenBLAS's SSE3 Prescott kernels on an AVX-512 CPU: the portable kernel is no
+/// slower and packs W_hh once instead of every step). NNLITE_LSTM_GEMM=blas or =own
+/// overrides the choice (for measurements). Decided once per process.
+inline bool use_own_sgemm() {
+    static const bool own = [] {
+        const char* env = std::getenv("NNLITE_LSTM_GEMM");
+        if (env && std::strcmp(env, "blas") == 0) return false;
+        if (env && std::strcmp(env, "own") == 0) return true;
+        return cpu_isa::compiled_isa() != cpu_isa::Isa::portable || blas::core_verdict().slow;
+    }();
+    return own;
+}
+
+/// Threads for one own-kernel GEMM: one inside a concurrent scope (the two directions of
+/// a bidirectional layer each run on their own core), else nnlite's thread count.
+inline int gemm_threads() {
+    return blas::in_single_thread_scope() ? 1 : num_threads();
+}
+
+}  // namespace cpu_lstm
 
 template <>
 struct lstm_kernels<cpu> {
@@ -129,12 +161,109 @@ struct lstm_kernels<cpu> {
             kernels<cpu>::copy(dst + dst_row[k] * n, src + src_row[k] * n, n);
     }
 
+    /// A weight matrix used as the right operand of many products (W_hh in the time
+    /// loop): op(W) [k, n], packed once for the own kernel when that runs, else the plain
+    /// pointer for BLAS.
+    template <class T>
+    struct packed_weights {
+        bool trans = false;
+        std::size_t k = 0, n = 0, ldw = 0;
+        const T* w = nullptr;
+        bool own = false;
+        cpu_gemm::PackedB packed;
+    };
+
+    /// Packs op(W) (W^T when trans; W's row stride ldw) for gemm_packed.
+    template <class T>
+    static packed_weights<T> pack_weights(bool trans, std::size_t k, std::size_t n, const T* w,
+                                          std::size_t ldw) {
+        packed_weights<T> p;
+        p.trans = trans;
+        p.k = k;
+        p.n = n;
+        p.ldw = ldw;
+        p.w = w;
+        if constexpr (std::is_same_v<T, float>) {
+            if (cpu_lstm::use_own_sgemm()) {
+                cpu_gemm::pack_b(trans, k, n, w, ldw, p.packed);
+                p.own = true;
+            }
+        }
+        return p;
+    }
+
+    /// C[m, n] = alpha · A[m, k] · op(W) + beta · C against packed weights.
+    template <class T>
+    static void gemm_packed(std::size_t m, T alpha, const T* a, std::size_t lda,
+                            const packed_weights<T>& w, T beta, T* c, std::size_t ldc) {
+        if constexpr (std::is_same_v<T, float>) {
+            if (w.own) {
+                cpu_gemm::sgemm_packed(false, m, a, lda, alpha, w.packed, beta, c, ldc,
+                                       cpu_lstm::gemm_threads());
+                return;
+            }
+        }
+        gemm(false, w.trans, m, w.n, w.k, alpha, a, lda, w.w, w.ldw, beta, c, ldc);
+    }
+
+    /// W_hh [4H, H] prepared for step_forward: packed gate-interleaved for the fused own
+    /// kernel (float, cpu_lstm::use_own_sgemm()), else as plain packed_weights of W_hh^T.
+    template <class T>
+    struct gate_weights {
+        packed_weights<T> plain;
+        bool fused = false;
+        std::size_t hidden = 0;
+        cpu_gemm::PackedB interleaved;
+    };
+
+    template <class T>
+    static gate_weights<T> pack_gate_weights(const T* w_hh, std::size_t hidden) {
+        gate_weights<T> g;
+        g.hidden = hidden;
+        if constexpr (std::is_same_v<T, float>) {
+            if (cpu_lstm::use_own_sgemm()) {
+                cpu_lstm::pack_gates(w_hh, hidden, g.interleaved);
+                g.fused = true;
+                return g;
+            }
+        }
+        g.plain = pack_weights(true, hidden, 4 * hidden, w_hh, hidden);
+        return g;
+    }
+
+    /// One forward step: gates [rows, 4H] holds x·W_ih^T + biases on entry; adds
+    /// h_prev · W_hh^T and applies gates_forward (fused in the GEMM's epilogue when w.fused:
+    /// lstm_step.hpp). c_prev and c_out may alias.
+    template <class T>
+    static void step_forward(std::size_t rows, const T* h_prev, std::size_t ldh,
+                             const gate_weights<T>& w, T* gates, const T* c_prev, T* c_out,
+                             T* h_out) {
+        if constexpr (std::is_same_v<T, float>) {
+            if (w.fused) {
+                cpu_lstm::step_forward(rows, h_prev, ldh, w.interleaved, w.hidden, gates, c_prev,
+                                       c_out, h_out, cpu_lstm::gemm_threads());
+                return;
+            }
+        }
+        gemm_packed(rows, T(1), h_prev, ldh, w.plain, T(1), gates, 4 * w.hidden);
+        gates_forward(gates, c_prev, c_out, h_out, rows, w.hidden);
+    }
+
     /// C[m, n] = alpha · op(A) · op(B) + beta · C with explicit row strides (k == 0 scales C
-    /// by beta, see blas::gemm).
+    /// by beta: the own kernel and blas::gemm both handle it). Float goes to the own kernel
+    /// when cpu_lstm::use_own_sgemm() says so.
     template <class T>
     static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                      T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
                      T* c, std::size_t ldc) {
+        if (m == 0 || n == 0) return;
+        if constexpr (std::is_same_v<T, float>) {
+            if (cpu_lstm::use_own_sgemm()) {
+                cpu_gemm::sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                cpu_lstm::gemm_threads());
+                return;
+            }
+        }
         blas::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 };

@@ -1,0 +1,262 @@
+// nnlite's own single-precision GEMM for the LSTM's hot products, on row-major buffers:
+//
+//   C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C      (beta == 0: C is not read)
+//
+// Why: the LSTM's per-step recurrent product h_prev · W_hh^T is small ([64, H] x [H, 4H])
+// and repeated T times with the same W_hh. A BLAS call re-packs W_hh every step, and the
+// BLAS's kernel choice is the BLAS's (Debian's OpenBLAS 0.3.21 runs SSE3 "Prescott"
+// kernels on Sapphire Rapids). Here op(B) is packed ONCE (pack_b) and every step runs
+// sgemm_packed against the packed copy, with the micro-kernel of the ISA the program was
+// compiled for (gemm/simd.hpp).
+//
+// Blocking (GotoBLAS/BLIS scheme, sizes for one core's L1/L2):
+//   packed B  : op(B) in panels of NR columns; panel p holds rows 0..k-1 of columns
+//               [p*NR, p*NR + NR), k-major (bp[kk*NR + j]), zero-padded past n. Packed once
+//               over the full k; a k-block [k0, k0 + kc) of a panel is bp + k0*NR.
+//   work tiles: MC rows x NCB panels of C; threads take contiguous runs of tiles.
+//   per thread: for each k-block of KC, for each of its tiles (column-tile-major, so the
+//               B slice kc x NCB*NR stays in L2 across row tiles): pack the tile's A rows
+//               (MC x kc) into MR-row panels (ap[kk*MR + r], zero-padded past m), then for
+//               each B panel (kept in L1) for each A panel: the MR x NR micro-kernel.
+//   micro     : MR x NR accumulators in registers (gemm/simd.hpp); per kk one row of the B
+//               panel (NR/W vector loads) and MR broadcasts of A, MR*NR/W FMAs. The first
+//               k-block applies beta, later ones accumulate (beta = 1).
+// Edge tiles (fewer than MR rows or NR columns left) go through a small stack buffer.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <exception>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+#include "nnlite/backend/cpu/gemm/simd.hpp"
+#include "nnlite/backend/cpu/isa.hpp"
+
+namespace nnlite::cpu_gemm {
+
+constexpr std::size_t MR = Simd::MR, NR = Simd::NR, W = Simd::W;
+constexpr std::size_t KC = 256;      // k-block: B panel kc x NR (32 KiB at NR 32) fits L1
+constexpr std::size_t MC = 16 * MR;  // rows per tile: packed A block MC x KC fits L2
+constexpr std::size_t NCB = 16;      // B panels per tile: slice KC x 512 = 512 KiB, L2
+
+/// op(B) [k, n] packed in NR-column panels over the full k (see the file comment).
+struct PackedB {
+    std::vector<float> data;
+    std::size_t k = 0, n = 0;
+    std::size_t panels() const { return (n + NR - 1) / NR; }
+    const float* panel(std::size_t p) const { return data.data() + p * k * NR; }
+};
+
+/// Packs op(B) (B^T when trans_b; row stride ldb as stored) into out.
+inline void pack_b(bool trans_b, std::size_t k, std::size_t n, const float* b, std::size_t ldb,
+                   PackedB& out) {
+    cpu_isa::require_compiled_isa();  // before any code built for that ISA runs
+    out.k = k;
+    out.n = n;
+    out.data.assign(out.panels() * k * NR, 0.f);
+    for (std::size_t p = 0; p < out.panels(); ++p) {
+        float* dst = out.data.data() + p * k * NR;
+        const std::size_t j0 = p * NR, nr = std::min(NR, n - j0);
+        if (!trans_b) {
+            for (std::size_t kk = 0; kk < k; ++kk)
+                for (std::size_t j = 0; j < nr; ++j) dst[kk * NR + j] = b[kk * ldb + j0 + j];
+        } else {  // op(B)[kk, j] = B[j, kk]: read rows of B contiguously
+            for (std::size_t j = 0; j < nr; ++j)
+                for (std::size_t kk = 0; kk < k; ++kk) dst[kk * NR + j] = b[(j0 + j) * ldb + kk];
+        }
+    }
+}
+
+namespace detail {
+
+/// Packs rows [i0, i0 + mc) x k-range [k0, k0 + kc) of op(A) into MR-row panels.
+inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0, std::size_t mc,
+                   std::size_t k0, std::size_t kc, float* ap) {
+    for (std::size_t r0 = 0; r0 < mc; r0 += MR) {
+        const std::size_t mr = std::min(MR, mc - r0);
+        float* dst = ap + r0 * kc;
+        if (!trans_a) {
+            // MR row streams read side by side, each kk's MR values stored contiguously.
+            const float* rows[MR];
+            for (std::size_t r = 0; r < MR; ++r)
+                rows[r] = a + (i0 + r0 + std::min(r, mr - 1)) * lda + k0;
+            if (mr == MR) {
+                for (std::size_t kk = 0; kk < kc; ++kk)
+#pragma GCC unroll 16
+                    for (std::size_t r = 0; r < MR; ++r) dst[kk * MR + r] = rows[r][kk];
+            } else {
+                for (std::size_t kk = 0; kk < kc; ++kk)
+                    for (std::size_t r = 0; r < mr; ++r) dst[kk * MR + r] = rows[r][kk];
+            }
+        } else {  // op(A)[i, kk] = A[kk, i]: MR consecutive floats per kk
+            for (std::size_t kk = 0; kk < kc; ++kk) {
+                const float* src = a + (k0 + kk) * lda + i0 + r0;
+                if (mr == MR)
+                    std::memcpy(dst + kk * MR, src, MR * sizeof(float));
+                else
+                    for (std::size_t r = 0; r < mr; ++r) dst[kk * MR + r] = src[r];
+            }
+        }
+        for (std::size_t r = mr; r < MR; ++r)
+            for (std::size_t kk = 0; kk < kc; ++kk) dst[kk * MR + r] = 0.f;
+    }
+}
+
+/// The register tile: C[0..mr, 0..nr) = alpha * Ap[MR x kc] * Bp[kc x NR] + beta * C.
+inline void micro_kernel(std::size_t kc, const float* ap, const float* bp, float alpha, float beta,
+                         float* c, std::size_t ldc, std::size_t mr, std::size_t nr) {
+    constexpr std::size_t NV = NR / W;
+    Simd::reg acc[MR][NV];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v] = Simd::zero();
+    for (std::size_t kk = 0; kk < kc; ++kk) {
+        Simd::reg b[NV];
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) b[v] = Simd::load(bp + kk * NR + v * W);
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < MR; ++r) {
+            const Simd::reg x = Simd::bcast(ap[kk * MR + r]);
+#pragma GCC unroll 4
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = Simd::fma(x, b[v], acc[r][v]);
+        }
+    }
+    const Simd::reg va = Simd::bcast(alpha), vb = Simd::bcast(beta);
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+            for (std::size_t v = 0; v < NV; ++v) {
+                float* p = c + r * ldc + v * W;
+                Simd::reg y = Simd::mul(acc[r][v], va);
+                if (beta != 0.f) y = Simd::fma(Simd::load(p), vb, y);
+                Simd::store(p, y);
+            }
+        return;
+    }
+    alignas(64) float tile[MR * NR];
+    for (std::size_t r = 0; r < MR; ++r)
+        for (std::size_t v = 0; v < NV; ++v) Simd::store(tile + r * NR + v * W, acc[r][v]);
+    for (std::size_t r = 0; r < mr; ++r)
+        for (std::size_t j = 0; j < nr; ++j) {
+            float& out = c[r * ldc + j];
+            out = beta != 0.f ? alpha * tile[r * NR + j] + beta * out : alpha * tile[r * NR + j];
+        }
+}
+
+/// Runs f(begin, end) over [0, n) in nt balanced chunks, chunk 0 on the caller, the others
+/// on new threads (or here, when no thread can be started); rethrows the first exception.
+/// The workers take the caller's floating-point mode (MXCSR: the LSTM's flush-to-zero
+/// scope), so subnormals cost them nothing more than the caller.
+template <class F>
+void run_split(std::size_t n, std::size_t nt, F&& f) {
+    std::vector<std::exception_ptr> errors(nt);
+#if defined(__SSE__) || defined(__x86_64__)
+    const unsigned csr = _mm_getcsr();
+#endif
+    auto chunk = [&](std::size_t t) {
+#if defined(__SSE__) || defined(__x86_64__)
+        if (t > 0) _mm_setcsr(csr);
+#endif
+        try {
+            f(t * n / nt, (t + 1) * n / nt);
+        } catch (...) {
+            errors[t] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < nt; ++t) {
+        try {
+            pool.emplace_back(chunk, t);
+        } catch (const std::system_error&) {
+            chunk(t);
+        }
+    }
+    chunk(0);
+    for (auto& th : pool) th.join();
+    for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+}
+
+/// The calling thread's A-packing buffer (grown as needed, reused across calls).
+inline std::vector<float>& a_buffer() {
+    thread_local std::vector<float> buf;
+    return buf;
+}
+
+}  // namespace detail
+
+/// C[m, b.n] = alpha * op(A) * B + beta * C against a packed B, on up to `threads` threads
+/// (work tiles are split among them; 1 runs on the caller).
+inline void sgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_t lda, float alpha,
+                         const PackedB& b, float beta, float* c, std::size_t ldc, int threads = 1) {
+    cpu_isa::require_compiled_isa();
+    const std::size_t n = b.n, k = b.k;
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j)
+                c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
+        return;
+    }
+    const std::size_t row_tiles = (m + MC - 1) / MC;
+    const std::size_t col_tiles = (b.panels() + NCB - 1) / NCB;
+    const std::size_t tiles = row_tiles * col_tiles;
+    // Below ~1 MFLOP per extra thread, starting it costs more than it saves.
+    const double flops =
+        2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), tiles);
+    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
+
+    auto run_tiles = [&](std::size_t t_begin, std::size_t t_end) {
+        std::vector<float>& apbuf = detail::a_buffer();
+        const std::size_t a_size = ((std::min(MC, m) + MR - 1) / MR) * MR * std::min(KC, k);
+        if (apbuf.size() < a_size) apbuf.resize(a_size);
+        float* ap = apbuf.data();
+        // k-blocks outermost: the B slice (kc x NCB panels) of a column tile stays in L2
+        // while the thread walks that tile's row tiles (column-tile-major order).
+        for (std::size_t k0 = 0; k0 < k; k0 += KC) {
+            const std::size_t kc = std::min(KC, k - k0);
+            const float bet = k0 == 0 ? beta : 1.f;
+            for (std::size_t t = t_begin; t < t_end; ++t) {
+                const std::size_t ct = t / row_tiles, rt = t % row_tiles;
+                const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
+                const std::size_t p0 = ct * NCB, p1 = std::min(b.panels(), p0 + NCB);
+                detail::pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
+                for (std::size_t p = p0; p < p1; ++p) {
+                    const float* bp = b.panel(p) + k0 * NR;
+                    const std::size_t j0 = p * NR, nr = std::min(NR, n - j0);
+                    for (std::size_t r0 = 0; r0 < mc; r0 += MR)
+                        detail::micro_kernel(kc, ap + r0 * kc, bp, alpha, bet,
+                                             c + (i0 + r0) * ldc + j0, ldc, std::min(MR, mc - r0),
+                                             nr);
+                }
+            }
+        }
+    };
+    if (nt <= 1) {
+        run_tiles(0, tiles);
+        return;
+    }
+    detail::run_split(tiles, nt, run_tiles);
+}
+
+/// The general product: packs op(B) into a per-thread buffer, then sgemm_packed.
+inline void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                  float beta, float* c, std::size_t ldc, int threads = 1) {
+    if (m == 0 || n == 0) return;
+    thread_local PackedB packed;
+    pack_b(trans_b, k, n, b, ldb, packed);
+    sgemm_packed(trans_a, m, a, lda, alpha, packed, beta, c, ldc, threads);
+}
+
+}  // namespace nnlite::cpu_gemm

@@ -1,0 +1,175 @@
+// What the CPU can run and what this program was compiled for, and whether the BLAS
+// library's kernels match the CPU.
+//
+// - cpu_features(): the x86 features read with cpuid once per process (plus xgetbv: the OS
+//   must save the AVX / AVX-512 registers too). On other architectures every flag is false.
+// - compiled_isa(): the widest vector ISA nnlite's own kernels (backend/cpu/gemm/) were
+//   compiled for, from the user's flags (__AVX512F__, __AVX2__ + __FMA__, else portable).
+//   require_compiled_isa() throws one clear error when the CPU lacks it, so a binary built
+//   with -march=native on one machine and run on an older one fails at the first kernel
+//   call with a message instead of SIGILL somewhere inside it.
+// - classify_blas_core(core, features): whether an OpenBLAS core name (openblas_get_corename)
+//   is a slow fallback for this CPU (e.g. Debian's OpenBLAS 0.3.21 picks its SSE3
+//   "Prescott" kernels on Sapphire Rapids, 5-6x below the AVX-512 "SkylakeX" ones), and the
+//   one-line fix. Pure function, so tests can check known pairs; backend/cpu/blas.hpp uses
+//   it to warn once per process.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "nnlite/core/error.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace nnlite::cpu_isa {
+
+/// x86 features that matter for the kernels (false everywhere else).
+struct CpuFeatures {
+    bool sse2 = false, avx = false, avx2 = false, fma = false;
+    bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
+    bool avx512_bf16 = false, avx512_fp16 = false, amx_bf16 = false;
+};
+
+namespace detail {
+#if defined(__x86_64__) || defined(__i386__)
+inline unsigned long long xgetbv0() {
+    unsigned eax = 0, edx = 0;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return (static_cast<unsigned long long>(edx) << 32) | eax;
+}
+#endif
+
+inline CpuFeatures read_cpu_features() {
+    CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    f.sse2 = (d >> 26) & 1;
+    const bool osxsave = (c >> 27) & 1;
+    const bool avx_hw = (c >> 28) & 1, fma_hw = (c >> 12) & 1;
+    const unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
+    const bool ymm_os = (xcr0 & 0x6) == 0x6;          // XMM + YMM state
+    const bool zmm_os = (xcr0 & 0xe6) == 0xe6;        // + opmask, ZMM_Hi256, Hi16_ZMM
+    const bool amx_os = (xcr0 & 0x60000) == 0x60000;  // XTILECFG + XTILEDATA
+    f.avx = avx_hw && ymm_os;
+    f.fma = fma_hw && ymm_os;
+    unsigned max_leaf = 0, ebx = 0, ecx = 0, edx = 0;
+    __get_cpuid(0, &max_leaf, &ebx, &ecx, &edx);
+    if (max_leaf >= 7) {
+        __cpuid_count(7, 0, a, b, c, d);
+        f.avx2 = ((b >> 5) & 1) && ymm_os;
+        f.avx512f = ((b >> 16) & 1) && zmm_os;
+        f.avx512dq = ((b >> 17) & 1) && zmm_os;
+        f.avx512bw = ((b >> 30) & 1) && zmm_os;
+        f.avx512vl = ((b >> 31) & 1) && zmm_os;
+        f.avx512_fp16 = ((d >> 23) & 1) && zmm_os;
+        f.amx_bf16 = ((d >> 22) & 1) && amx_os;
+        __cpuid_count(7, 1, a, b, c, d);
+        f.avx512_bf16 = ((a >> 5) & 1) && zmm_os;
+    }
+#endif
+    return f;
+}
+}  // namespace detail
+
+/// The running CPU's features, read once.
+inline const CpuFeatures& cpu_features() {
+    static const CpuFeatures f = detail::read_cpu_features();
+    return f;
+}
+
+/// The vector ISA of nnlite's own kernels, fixed at compile time by the user's flags.
+enum class Isa { portable, avx2_fma, avx512 };
+
+constexpr Isa compiled_isa() {
+#if defined(__AVX512F__)
+    return Isa::avx512;
+#elif defined(__AVX2__) && defined(__FMA__)
+    return Isa::avx2_fma;
+#else
+    return Isa::portable;
+#endif
+}
+
+inline const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::avx512:
+            return "AVX-512F";
+        case Isa::avx2_fma:
+            return "AVX2+FMA";
+        default:
+            return "portable (SSE2 / compiler vectors)";
+    }
+}
+
+/// Whether the CPU can run kernels compiled for `isa`.
+inline bool cpu_supports(Isa isa, const CpuFeatures& f = cpu_features()) {
+    switch (isa) {
+        case Isa::avx512:
+            return f.avx512f;
+        case Isa::avx2_fma:
+            return f.avx2 && f.fma;
+        default:
+            return true;
+    }
+}
+
+/// Throws nnlite::Error naming the missing instruction set when this program's kernels
+/// were compiled for one the CPU lacks (checked once; later calls cost one load).
+inline void require_compiled_isa() {
+    static const bool ok = cpu_supports(compiled_isa());
+    check(ok, "nnlite was compiled for ", isa_name(compiled_isa()),
+          " (e.g. -march=native on another machine) but this CPU does not support it; "
+          "rebuild without -march/-mavx* flags or with -march matching this CPU");
+}
+
+/// Verdict on a BLAS core for this CPU.
+struct BlasCoreVerdict {
+    bool slow = false;    // the core leaves the CPU's wide vector units unused
+    std::string message;  // one line naming the problem and the fix (empty when fine)
+};
+
+/// Classifies an OpenBLAS core name (openblas_get_corename(), case-insensitive) for a CPU
+/// with features f. Known cores by the widest ISA their SGEMM kernels use:
+///   AVX-512: skylakex, cooperlake, sapphirerapids;   AVX2+FMA: haswell, zen;
+///   AVX: sandybridge;   SSE only: prescott, core2, penryn, dunnington, nehalem, atom, ...
+/// A core narrower than the CPU's best is slow: an AVX-512 CPU on an AVX2 core loses ~2x,
+/// on an SSE core ~5x. Unknown names are not flagged.
+inline BlasCoreVerdict classify_blas_core(std::string core, const CpuFeatures& f) {
+    std::transform(core.begin(), core.end(), core.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    auto in = [&](std::initializer_list<const char*> names) {
+        return std::any_of(names.begin(), names.end(), [&](const char* n) { return core == n; });
+    };
+    int core_level = -1;  // 0 SSE, 1 AVX, 2 AVX2+FMA, 3 AVX-512
+    if (in({"skylakex", "cooperlake", "sapphirerapids"}))
+        core_level = 3;
+    else if (in({"haswell", "zen", "excavator"}))
+        core_level = 2;
+    else if (in({"sandybridge", "bulldozer", "piledriver", "steamroller"}))
+        core_level = 1;
+    else if (in({"prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "barcelona",
+                 "opteron", "opteron_sse3", "athlon", "katmai", "coppermine", "northwood", "banias",
+                 "bobcat", "nano", "generic"}))
+        core_level = 0;
+    if (core_level < 0) return {};
+    const int cpu_level = f.avx512f ? 3 : (f.avx2 && f.fma) ? 2 : f.avx ? 1 : 0;
+    if (core_level >= cpu_level) return {};
+    const char* fix = cpu_level == 3 ? "SkylakeX" : cpu_level == 2 ? "Haswell" : "Sandybridge";
+    BlasCoreVerdict v;
+    v.slow = true;
+    v.message = "nnlite: OpenBLAS uses its '" + core + "' kernels on this " +
+                (cpu_level == 3   ? std::string("AVX-512")
+                 : cpu_level == 2 ? std::string("AVX2")
+                                  : std::string("AVX")) +
+                " CPU, so matrix products outside the LSTM run several times slower than they "
+                "could; set OPENBLAS_CORETYPE=" +
+                fix + " in the environment or install an OpenBLAS that knows this CPU (>= 0.3.22)";
+    return v;
+}
+
+}  // namespace nnlite::cpu_isa

@@ -1,0 +1,147 @@
+// One forward LSTM step with the recurrent product and the gate math fused, for float on
+// nnlite's own SGEMM micro-kernel (backend/cpu/gemm/):
+//
+//   a = gx + h_prev · W_hh^T        (gx [rows, 4H]: x·W_ih^T + b_ih + b_hh, from one GEMM)
+//   i, f, o = σ(a_i, a_f, a_o)   g = tanh(a_g)   c' = f ⊙ c + i ⊙ g   h' = o ⊙ tanh(c')
+//
+// W_hh^T is packed ONCE per forward with its columns interleaved by gate (pack_gates): panel
+// p holds, for the UB = NR/4 hidden units [p*UB, p*UB + UB), the columns of i, f, g and o
+// side by side (NR columns in all, zero past H). One MR x NR register tile of h_prev ·
+// (packed W_hh^T) is then every gate of MR rows x UB units, so the gate math for those
+// units runs right after the tile is computed (the epilogue), while the tile and its gx,
+// c, h slices are in L1; the pre-activations never make a round trip through L2. The
+// activations are written back over gx in PyTorch's [i | f | g | o] layout (backward reads
+// them there), the new cell state to c_out and the hidden state to h_out.
+//
+// Blocking: h_prev's rows are packed once per step into MR-row panels over the full K = H
+// (64 x 256 floats = 64 KiB for the seed shape: L2); then for each W panel (H x NR floats,
+// 32 KiB at H = 256: L1) for each row panel: micro-kernel over K = H, epilogue. Threads split
+// the W panels (used when not inside a concurrent scope, e.g. a unidirectional layer).
+//
+// The element math is vec_math.hpp's float sigmoid/tanh in the same expression order as
+// lstm_kernels<cpu>::gates_forward, so the two paths agree to the last bit given the same
+// pre-activations.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "nnlite/backend/cpu/gemm/sgemm.hpp"
+#include "nnlite/backend/cpu/vec_math.hpp"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")  // lets the epilogue's selects vectorise, as vec_math
+#endif
+
+namespace nnlite::cpu_lstm {
+
+/// Hidden units per packed panel: the NR columns of a tile hold 4 gates x UB units.
+constexpr std::size_t UB = cpu_gemm::NR / 4;
+
+/// W_hh [4H, H] (PyTorch layout) packed as op(B) = W_hh^T with gate-interleaved panels.
+inline void pack_gates(const float* w_hh, std::size_t hidden, cpu_gemm::PackedB& out) {
+    cpu_isa::require_compiled_isa();  // before any code built for that ISA runs
+    const std::size_t H = hidden, NR = cpu_gemm::NR;
+    const std::size_t panels = (H + UB - 1) / UB;
+    out.k = H;
+    out.n = panels * NR;  // the padded width: every panel is full
+    out.data.assign(panels * H * NR, 0.f);
+    for (std::size_t p = 0; p < panels; ++p) {
+        float* dst = out.data.data() + p * H * NR;
+        for (std::size_t s = 0; s < NR; ++s) {
+            const std::size_t q = s / UB, u = p * UB + s % UB;
+            if (u >= H) continue;
+            const float* row = w_hh + (q * H + u) * H;  // W_hh row of gate q, unit u
+            for (std::size_t kk = 0; kk < H; ++kk) dst[kk * NR + s] = row[kk];
+        }
+    }
+}
+
+namespace detail {
+
+/// Gate math for rows [0, mr) x units [u0, u0 + ub) from the tile (row stride NR).
+inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std::size_t ub,
+                          std::size_t H, float* gates, const float* c_prev, float* c_out,
+                          float* h_out) {
+    constexpr std::size_t NR = cpu_gemm::NR;
+    for (std::size_t r = 0; r < mr; ++r) {
+        const float* t = tile + r * NR;
+        float* a = gates + r * 4 * H + u0;
+        const float* cp = c_prev + r * H + u0;
+        float* co = c_out + r * H + u0;
+        float* ho = h_out + r * H + u0;
+        float i[UB], f[UB], g[UB], o[UB], c[UB], tc[UB];
+        for (std::size_t j = 0; j < ub; ++j) {
+            i[j] = vec::detail::sigmoid_approx(a[j] + t[j]);
+            f[j] = vec::detail::sigmoid_approx(a[H + j] + t[UB + j]);
+            g[j] = vec::detail::tanh_approx(a[2 * H + j] + t[2 * UB + j]);
+            o[j] = vec::detail::sigmoid_approx(a[3 * H + j] + t[3 * UB + j]);
+            c[j] = f[j] * cp[j] + i[j] * g[j];
+            tc[j] = vec::detail::tanh_approx(c[j]);
+        }
+        for (std::size_t j = 0; j < ub; ++j) {
+            a[j] = i[j];
+            a[H + j] = f[j];
+            a[2 * H + j] = g[j];
+            a[3 * H + j] = o[j];
+            co[j] = c[j];
+            ho[j] = tc[j] * o[j];
+        }
+    }
+}
+
+inline std::vector<float>& step_a_buffer() {
+    thread_local std::vector<float> buf;
+    return buf;
+}
+
+}  // namespace detail
+
+/// One fused forward step for `rows` rows (see the file comment). `gates` [rows, 4H] holds
+/// gx on entry and the activations on exit; h_prev [rows, ldh]; c_prev, c_out, h_out
+/// [rows, H] (c_prev and c_out may alias). `w` comes from pack_gates.
+inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
+                         const cpu_gemm::PackedB& w, std::size_t hidden, float* gates,
+                         const float* c_prev, float* c_out, float* h_out, int threads = 1) {
+    cpu_isa::require_compiled_isa();
+    constexpr std::size_t MR = cpu_gemm::MR, NR = cpu_gemm::NR;
+    const std::size_t H = hidden, K = w.k, panels = w.panels();
+    if (rows == 0) return;
+    // h_prev packed once for every W panel.
+    std::vector<float>& abuf = detail::step_a_buffer();
+    const std::size_t row_panels = (rows + MR - 1) / MR;
+    if (abuf.size() < row_panels * MR * K) abuf.resize(row_panels * MR * K);
+    cpu_gemm::detail::pack_a(false, h_prev, ldh, 0, rows, 0, K, abuf.data());
+    const float* ap = abuf.data();
+
+    auto run_panels = [&](std::size_t p_begin, std::size_t p_end) {
+        alignas(64) float tile[MR * NR];
+        for (std::size_t p = p_begin; p < p_end; ++p) {
+            const std::size_t u0 = p * UB, ub = std::min(UB, H - u0);
+            for (std::size_t r0 = 0; r0 < rows; r0 += MR) {
+                const std::size_t mr = std::min(MR, rows - r0);
+                cpu_gemm::detail::micro_kernel(K, ap + r0 * K, w.panel(p), 1.f, 0.f, tile, NR, MR,
+                                               NR);
+                detail::step_epilogue(tile, mr, u0, ub, H, gates + r0 * 4 * H, c_prev + r0 * H,
+                                      c_out + r0 * H, h_out + r0 * H);
+            }
+        }
+    };
+    // A second thread pays off only when the step has real work (~1 MFLOP or more).
+    const double flops =
+        2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
+    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), panels);
+    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
+    if (nt <= 1)
+        run_panels(0, panels);
+    else
+        cpu_gemm::detail::run_split(panels, nt, run_panels);
+}
+
+}  // namespace nnlite::cpu_lstm
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif

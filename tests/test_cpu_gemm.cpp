@@ -1,0 +1,251 @@
+// nnlite's own SGEMM (backend/cpu/gemm/) against a straightforward double-precision
+// reference, and the ISA / BLAS-core detection of backend/cpu/isa.hpp.
+//
+// This file is compiled three times (tests/CMakeLists.txt): with the project's flags
+// (test_cpu_gemm: the portable kernel unless the build adds -march), with -mavx2 -mfma
+// (test_cpu_gemm_avx2) and with -mavx512f (test_cpu_gemm_avx512), so every kernel width
+// this machine can run is tested; a variant whose ISA the CPU lacks checks that the kernel
+// refuses to run with a clear error, and stops there.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <nnlite/backend/cpu/gemm/sgemm.hpp>
+#include <nnlite/backend/cpu/isa.hpp>
+#include <nnlite/backend/cpu/lstm_step.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nnlite::cpu_gemm::PackedB;
+namespace isa = nnlite::cpu_isa;
+
+bool cpu_runs_this_build() {
+    return isa::cpu_supports(isa::compiled_isa());
+}
+
+/// C = alpha op(A) op(B) + beta C in double, row-major with row strides.
+void reference(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
+               const std::vector<float>& a, std::size_t lda, const std::vector<float>& b,
+               std::size_t ldb, float beta, std::vector<float>& c, std::size_t ldc) {
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double s = 0;
+            for (std::size_t kk = 0; kk < k; ++kk)
+                s += static_cast<double>(ta ? a[kk * lda + i] : a[i * lda + kk]) *
+                     static_cast<double>(tb ? b[j * ldb + kk] : b[kk * ldb + j]);
+            const double prev = beta == 0.f ? 0.0 : static_cast<double>(beta) * c[i * ldc + j];
+            c[i * ldc + j] = static_cast<float>(alpha * s + prev);
+        }
+}
+
+std::vector<float> random_vec(std::size_t n, std::mt19937& rng) {
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    std::vector<float> v(n);
+    for (auto& x : v) x = u(rng);
+    return v;
+}
+
+void check_case(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                float beta, int threads, std::mt19937& rng) {
+    CAPTURE(ta);
+    CAPTURE(tb);
+    CAPTURE(m);
+    CAPTURE(n);
+    CAPTURE(k);
+    CAPTURE(alpha);
+    CAPTURE(beta);
+    CAPTURE(threads);
+    // Row strides larger than the logical widths, so stride handling is exercised.
+    const std::size_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+    const auto a = random_vec((ta ? k : m) * lda + 1, rng);
+    const auto b = random_vec((tb ? n : k) * ldb + 1, rng);
+    auto c = random_vec(m * ldc, rng);
+    if (beta == 0.f)  // C must not be read: poison it
+        for (auto& x : c) x = std::nanf("");
+    auto expect = c;
+    reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, expect, ldc);
+    nnlite::cpu_gemm::sgemm(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(),
+                            ldc, threads);
+    double worst = 0;
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            const double err = std::abs(static_cast<double>(c[i * ldc + j]) - expect[i * ldc + j]);
+            worst = std::max(worst, std::isnan(err) ? 1e30 : err);
+        }
+    // float accumulation of k products of values in [-1, 1]
+    CHECK(worst <= 1e-5 * (static_cast<double>(k) + 1));
+    // The padding between rows of C is untouched.
+    if (beta != 0.f)
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = n; j < ldc; ++j) CHECK(c[i * ldc + j] == expect[i * ldc + j]);
+}
+
+}  // namespace
+
+TEST_CASE("cpu gemm: the kernel's ISA runs on this CPU or refuses with a clear error") {
+    MESSAGE("compiled ISA: ", isa::isa_name(isa::compiled_isa()),
+            ", CPU supports it: ", cpu_runs_this_build());
+    if (!cpu_runs_this_build()) {
+        std::vector<float> a(4, 1.f), c(4, 0.f);
+        CHECK_THROWS_WITH_AS(nnlite::cpu_gemm::sgemm(false, false, 2, 2, 2, 1.f, a.data(), 2,
+                                                     a.data(), 2, 0.f, c.data(), 2),
+                             doctest::Contains("this CPU does not support it"), nnlite::Error);
+    }
+}
+
+TEST_CASE("cpu gemm: random shapes, transposes, alpha/beta, 1 and 2 threads") {
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(42);
+    const std::size_t sizes[] = {1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 64, 65, 97, 130};
+    std::uniform_int_distribution<std::size_t> pick(0, std::size(sizes) - 1);
+    for (int threads : {1, 2})
+        for (bool ta : {false, true})
+            for (bool tb : {false, true})
+                for (float beta : {0.f, 1.f, 0.5f})
+                    for (int rep = 0; rep < 6; ++rep)
+                        check_case(ta, tb, sizes[pick(rng)], sizes[pick(rng)], sizes[pick(rng)],
+                                   rep % 3 == 2 ? -0.75f : 1.f, beta, threads, rng);
+}
+
+TEST_CASE("cpu gemm: m, n or k equal to 1, and k = 0") {
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(7);
+    for (int threads : {1, 2}) {
+        check_case(false, false, 1, 1, 1, 1.f, 0.f, threads, rng);
+        check_case(false, true, 1, 37, 19, 1.f, 1.f, threads, rng);
+        check_case(true, false, 41, 1, 23, 1.f, 0.f, threads, rng);
+        check_case(false, true, 29, 45, 1, 1.f, 1.f, threads, rng);
+    }
+    // k = 0: C = beta C.
+    std::vector<float> c = {1.f, 2.f, 3.f, 4.f}, none(1, 0.f);
+    nnlite::cpu_gemm::sgemm(false, false, 2, 2, 0, 1.f, none.data(), 1, none.data(), 2, 0.5f,
+                            c.data(), 2);
+    CHECK(c == std::vector<float>{0.5f, 1.f, 1.5f, 2.f});
+}
+
+TEST_CASE("cpu gemm: large blocked shapes (several k-blocks and tiles), 1 and 2 threads") {
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(3);
+    for (int threads : {1, 2}) {
+        check_case(false, true, 200, 300, 530, 1.f, 1.f, threads, rng);  // input projection
+        check_case(true, false, 260, 129, 700, 1.f, 0.f, threads, rng);  // dW = dG^T X
+    }
+}
+
+TEST_CASE("cpu gemm: one packed B reused across calls with different row counts") {
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(11);
+    const std::size_t H = 37, G = 4 * H;
+    const auto w = random_vec(G * H, rng);  // W_hh [G, H]; the product uses W_hh^T
+    PackedB packed;
+    nnlite::cpu_gemm::pack_b(true, H, G, w.data(), H, packed);
+    for (std::size_t rows : {64, 63, 17, 1}) {
+        const auto h = random_vec(rows * H, rng);
+        auto c = random_vec(rows * G, rng);
+        auto expect = c;
+        reference(false, true, rows, G, H, 1.f, h, H, w, H, 1.f, expect, G);
+        for (int threads : {1, 2}) {
+            auto got = c;
+            nnlite::cpu_gemm::sgemm_packed(false, rows, h.data(), H, 1.f, packed, 1.f, got.data(),
+                                           G, threads);
+            for (std::size_t i = 0; i < got.size(); ++i)
+                REQUIRE(std::abs(got[i] - expect[i]) <= 1e-4f);
+        }
+    }
+}
+
+TEST_CASE("cpu lstm: the fused step equals GEMM + gate math, odd H, 1 and 2 threads") {
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(5);
+    for (std::size_t H : {1, 5, 37, 64}) {
+        const std::size_t G = 4 * H;
+        const auto w = random_vec(G * H, rng);  // W_hh [4H, H]
+        nnlite::cpu_gemm::PackedB packed;
+        nnlite::cpu_lstm::pack_gates(w.data(), H, packed);
+        for (std::size_t rows : {1, 9, 64}) {
+            CAPTURE(H);
+            CAPTURE(rows);
+            const auto h = random_vec(rows * H, rng), gx = random_vec(rows * G, rng),
+                       c0 = random_vec(rows * H, rng);
+            // Reference: pre-activations in double, then the exact functions.
+            std::vector<double> ref_h(rows * H), ref_c(rows * H), ref_act(rows * G);
+            for (std::size_t r = 0; r < rows; ++r) {
+                std::vector<double> a(G);
+                for (std::size_t j = 0; j < G; ++j) {
+                    double s = gx[r * G + j];
+                    for (std::size_t kk = 0; kk < H; ++kk)
+                        s += static_cast<double>(h[r * H + kk]) * w[j * H + kk];
+                    a[j] = j >= 2 * H && j < 3 * H ? std::tanh(s) : 1 / (1 + std::exp(-s));
+                    ref_act[r * G + j] = a[j];
+                }
+                for (std::size_t u = 0; u < H; ++u) {
+                    const double c = a[H + u] * c0[r * H + u] + a[u] * a[2 * H + u];
+                    ref_c[r * H + u] = c;
+                    ref_h[r * H + u] = a[3 * H + u] * std::tanh(c);
+                }
+            }
+            for (int threads : {1, 2}) {
+                auto gates = gx;
+                std::vector<float> c_out(rows * H), h_out(rows * H);
+                nnlite::cpu_lstm::step_forward(rows, h.data(), H, packed, H, gates.data(),
+                                               c0.data(), c_out.data(), h_out.data(), threads);
+                double worst = 0;
+                for (std::size_t i = 0; i < rows * H; ++i)
+                    worst = std::max(
+                        {worst, std::abs(h_out[i] - ref_h[i]), std::abs(c_out[i] - ref_c[i])});
+                for (std::size_t i = 0; i < rows * G; ++i)
+                    worst = std::max(worst, std::abs(gates[i] - ref_act[i]));
+                CHECK(worst < 2e-5);
+                // In place (inference): c_prev and c_out the same buffer.
+                auto gates2 = gx;
+                auto c_inplace = c0;
+                nnlite::cpu_lstm::step_forward(rows, h.data(), H, packed, H, gates2.data(),
+                                               c_inplace.data(), c_inplace.data(), h_out.data(),
+                                               threads);
+                CHECK(c_inplace == c_out);
+            }
+        }
+    }
+}
+
+TEST_CASE("isa: OpenBLAS core names are classified against the CPU's features") {
+    isa::CpuFeatures avx512;
+    avx512.sse2 = avx512.avx = avx512.avx2 = avx512.fma = avx512.avx512f = true;
+    isa::CpuFeatures avx2;
+    avx2.sse2 = avx2.avx = avx2.avx2 = avx2.fma = true;
+    isa::CpuFeatures sse;
+    sse.sse2 = true;
+
+    // The case this machine hits: Debian's OpenBLAS 0.3.21 on Sapphire Rapids.
+    const auto v = isa::classify_blas_core("Prescott", avx512);
+    CHECK(v.slow);
+    CHECK(v.message.find("OPENBLAS_CORETYPE=SkylakeX") != std::string::npos);
+    CHECK(v.message.find("prescott") != std::string::npos);
+    CHECK(isa::classify_blas_core("Haswell", avx512).slow);
+    CHECK(isa::classify_blas_core("Sandybridge", avx2).slow);
+    CHECK(isa::classify_blas_core("Sandybridge", avx2).message.find("Haswell") !=
+          std::string::npos);
+    CHECK(isa::classify_blas_core("Nehalem", avx2).slow);
+    CHECK_FALSE(isa::classify_blas_core("SkylakeX", avx512).slow);
+    CHECK_FALSE(isa::classify_blas_core("Cooperlake", avx512).slow);
+    CHECK_FALSE(isa::classify_blas_core("SapphireRapids", avx512).slow);
+    CHECK_FALSE(isa::classify_blas_core("Haswell", avx2).slow);
+    CHECK_FALSE(isa::classify_blas_core("Zen", avx2).slow);
+    CHECK_FALSE(isa::classify_blas_core("SkylakeX", avx2).slow);        // never "too wide"
+    CHECK_FALSE(isa::classify_blas_core("Prescott", sse).slow);         // the best it can do
+    CHECK_FALSE(isa::classify_blas_core("SomethingNew", avx512).slow);  // unknown: silent
+    CHECK(isa::classify_blas_core("Prescott", sse).message.empty());
+}
+
+TEST_CASE("isa: cpuid reads something consistent") {
+    const auto& f = isa::cpu_features();
+#if defined(__x86_64__)
+    CHECK(f.sse2);  // part of x86-64
+#endif
+    if (f.avx512f) CHECK(f.avx2);
+    if (f.avx2) CHECK(f.avx);
+    CHECK(isa::cpu_supports(isa::Isa::portable));
+}
