@@ -70,6 +70,25 @@ grep -Eq "has shape|missing key" "$WORK/model_other_preset.err" || fail "the mis
 copy_model other_vocab
 { echo "nnlite-vocab 1 4"; printf '<pad>\t0\n<unk>\t0\ngood\t5\nbad\t4\n'; } >"$cases/other_vocab/vocab.txt"
 expect_error model_other_vocab "embedding.weight" predict --model "$cases/other_vocab" "good"
+# Sizes from config.json are checked before anything is allocated: a bound, or the shapes in
+# model.safetensors' header; each fails within seconds (RUN_TIMEOUT kills a run that allocates).
+config_case() {  # config_case NAME KEY VALUE PATTERN
+    copy_model "$1"
+    sed -i "s/\"$2\": [^,]*,/\"$2\": $3,/" "$cases/$1/config.json"
+    grep -qF "\"$2\": $3," "$cases/$1/config.json" || fail "$1: could not set $2"
+    RUN_TIMEOUT=10 expect_error "$1" "$4" predict --model "$cases/$1" "good"
+}
+config_case big_hidden hidden_size 10000 "'lstm.weight_ih_l0' has shape"
+config_case huge_hidden hidden_size 1000000 "hidden_size must be at most 65536, got 1000000"
+config_case many_layers num_layers 1000000 "num_layers must be at most 64, got 1000000"
+config_case big_embedding embedding_dim 65536 "'embedding.weight' has shape"
+config_case huge_vocab max_vocab 100000000 "max_vocab must be at most 10000000"
+config_case huge_length max_length 10000000 "max_length must be at most 1000000"
+config_case negative_layers num_layers -1 "key 'num_layers': must be a non-negative integer, got -1"
+config_case negative_hidden hidden_size -64 "key 'hidden_size': must be a non-negative integer"
+config_case fraction_layers num_layers 1.5 "key 'num_layers': must be a non-negative integer, got 1.5"
+config_case null_lr lr null "key 'lr'"
+config_case zero_hidden hidden_size 0 "at least 1"
 copy_model truncated && head -c 300 "$model/model.safetensors" >"$cases/truncated/model.safetensors"
 expect_error model_truncated "truncated/model.safetensors" predict --model "$cases/truncated" "good"
 grep -q "does not match" "$WORK/model_truncated.err" && fail "a corrupt file is reported as a config mismatch"
