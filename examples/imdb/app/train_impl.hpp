@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <nnlite/core/threads.hpp>
 #include <nnlite/io/safetensors.hpp>
@@ -96,6 +98,48 @@ nnlite::nn::StateDict<TD> prefixed(const nnlite::io::SafetensorsFile& f,
     return out;
 }
 
+/// A temp file of an atomic write (io::write_file_atomically names them
+/// ".<target>.tmp-<pid>-<n>-<tick>") left behind when a write was interrupted.
+inline bool is_temp_leftover(const std::string& name) {
+    return name.size() > 1 && name[0] == '.' && name.find(".tmp-", 1) != std::string::npos;
+}
+
+/// Before a run uses an existing folder: a folder that is not empty and not an nnlite run
+/// is refused (naming what is in it); temp files of interrupted writes are removed (said
+/// on stdout). Links are never followed.
+inline void prepare_run_folder(const fs::path& dir, const std::string& run_dir) {
+    std::error_code ec;
+    if (!fs::is_directory(fs::symlink_status(dir, ec))) return;  // missing (or checked later)
+    std::vector<std::string> others, leftovers;
+    bool is_run = false;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (is_temp_leftover(name) && entry.is_regular_file() && !entry.is_symlink())
+            leftovers.push_back(name);
+        else if (name == RunFiles::config || name == RunFiles::checkpoint ||
+                 name == RunFiles::model || name == RunFiles::vocab)
+            is_run = true;
+        else
+            others.push_back(name);
+    }
+    if (!is_run && !others.empty()) {
+        std::sort(others.begin(), others.end());
+        std::string list;
+        for (std::size_t i = 0; i < std::min<std::size_t>(others.size(), 5); ++i)
+            list += (i ? ", " : "") + others[i];
+        if (others.size() > 5) list += ", ... (" + std::to_string(others.size()) + " entries)";
+        throw nnlite::IoError("--out '" + run_dir +
+                              "' is not empty and not an nnlite run (it holds " + list +
+                              "); choose an empty or new directory");
+    }
+    std::sort(leftovers.begin(), leftovers.end());
+    for (const auto& name : leftovers) {
+        fs::remove(dir / name);
+        std::printf("removed %s: a temp file left by an interrupted write\n",
+                    (dir / name).string().c_str());
+    }
+}
+
 }  // namespace train_detail
 
 /// The whole `train` command with the model, optimizer and batches on backend B;
@@ -115,6 +159,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     const std::string metrics_path = (dir / RunFiles::metrics).string();
     const std::string config_path = (dir / RunFiles::config).string();
     bool epochs_changed = false;
+    if (root) prepare_run_folder(dir, run_dir);
     if (args.resume) {
         check<nnlite::IoError>(
             fs::exists(ckpt_path), "--resume: ", ckpt_path,
@@ -254,7 +299,21 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
                 seen += idx.size();
             }
             grad_sync.allreduce();  // every rank, even with an empty slice
-            if (cfg.clip > 0) nnlite::nn::clip_grad_norm(params, cfg.clip);  // global norm
+            // The global norm (the same on every rank after the allreduce); clip 0 = off
+            // only measures it. A non-finite loss or norm ends the run before the step, so
+            // no nan reaches the weights, the best model or the checkpoint.
+            const double grad_norm = nnlite::nn::clip_grad_norm(
+                params, cfg.clip > 0 ? cfg.clip : std::numeric_limits<double>::infinity());
+            const auto stop_nonfinite = [&](const char* what, double value) {
+                throw nnlite::Error("epoch " + std::to_string(epoch + 1) + ", step " +
+                                    std::to_string(done + 1) + ": the " + what +
+                                    " is not finite (" + std::to_string(value) +
+                                    "); training stopped (lower --lr?). " + run_dir +
+                                    " keeps its last saved model and checkpoint");
+            };
+            if (!ranks.distributed() && !std::isfinite(loss_sum))
+                stop_nonfinite("training loss", loss_sum);
+            if (!std::isfinite(grad_norm)) stop_nonfinite("gradient norm", grad_norm);
             opt->step();
             global_seen += global_idx.size();
             // rank 0's running loss/accuracy (its slices); the epoch line has all ranks'
@@ -283,6 +342,10 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         // every rank needs the validation loss: the scheduler and early stopping must agree
         const auto val =
             score(predict_shared(ranks, model, data.val_ids, seq, false), data.val_labels);
+        check<nnlite::Error>(std::isfinite(val.loss), "epoch ", epoch + 1,
+                             ": the validation loss is not finite (", val.loss,
+                             "); training stopped. ", run_dir,
+                             " keeps its last saved model and checkpoint");
         rec.val_loss = val.loss;
         rec.val_accuracy = val.accuracy;
         plateau.step(val.loss);

@@ -111,6 +111,22 @@ expect_error resume_bad_data "$cases/nowhere does not exist" \
     train --resume --data "$cases/nowhere" --out "$cases/existing" --epochs 9
 [[ $(checksums "$cases/existing") == "$sums" ]] || fail "a failed resume changed the run"
 pass "failed resumes left the run untouched"
+# A folder that is not a run is refused, naming what it holds; nothing in it changes.
+mkdir -p "$cases/not_a_run" && echo "my notes" >"$cases/not_a_run/notes.txt"
+expect_error train_not_a_run "'$cases/not_a_run' is not empty and not an nnlite run (it holds notes.txt)" \
+    train --data "$SYNTH_DATA" --out "$cases/not_a_run" --epochs 1
+[[ $(ls -A "$cases/not_a_run") == notes.txt && $(cat "$cases/not_a_run/notes.txt") == "my notes" ]] ||
+    fail "a refused train changed the folder"
+# Temp files of interrupted atomic writes are removed at start, and that is said.
+copy_model leftovers
+echo partial >"$cases/leftovers/.model.safetensors.tmp-4242-0-123456"
+echo partial >"$cases/leftovers/.checkpoint.safetensors.tmp-4242-1-123457"
+expect_error leftovers_resume "differs from the saved" \
+    train --resume --data "$SYNTH_DATA" --out "$cases/leftovers" --epochs 9 --lr 0.5
+ls -A "$cases/leftovers" | grep -q '\.tmp-' && fail "temp leftovers were not removed"
+grep -q "removed $cases/leftovers/.model.safetensors.tmp-4242-0-123456" "$WORK/leftovers_resume.out" ||
+    fail "the removal of temp leftovers was not said on stdout"
+pass "temp leftovers removed and reported"
 mkdir -p "$cases/fresh"
 expect_error resume_no_checkpoint "checkpoint.safetensors does not exist" \
     train --resume --data "$SYNTH_DATA" --out "$cases/fresh"
@@ -122,6 +138,34 @@ expect_error resume_no_dir "checkpoint.safetensors does not exist" \
 run bad_preset train --preset fastest --data "$SYNTH_DATA" --out "$cases/run_f"
 ((rc != 0)) && grep -q "fastest" "$WORK/bad_preset.err" || fail "unknown preset accepted or not named"
 pass "unknown --preset rejected: $(head -n 1 "$WORK/bad_preset.err")"
+
+# Every training value is checked, the offending option named; none falls back to the preset.
+cli_case() {  # cli_case NAME PATTERN ARGS...
+    local name=$1 pattern=$2
+    shift 2
+    RUN_TIMEOUT=20 expect_error "$name" "$pattern" train --data "$SYNTH_DATA" --out "$cases/cli_$name" "$@"
+    [[ -e $cases/cli_$name ]] && fail "$name: a refused train created its run directory"
+    true
+}
+cli_case cli_lr_negative "--lr must be a positive finite number, got '-1'" --lr=-1
+cli_case cli_lr_zero "--lr must be a positive finite number, got '0'" --lr 0
+cli_case cli_lr_nan "--lr must be a positive finite number, got 'nan'" --lr nan
+cli_case cli_lr_inf "--lr must be a positive finite number, got 'inf'" --lr inf
+cli_case cli_batch_zero "--batch-size must be from 1 to 1000000, got '0'" --batch-size 0
+cli_case cli_length_zero "--max-length must be from 1 to 1000000, got '0'" --max-length 0
+cli_case cli_epochs_zero "--epochs must be from 1 to 1000000, got '0'" --epochs 0
+cli_case cli_first_named "--epochs must be" --epochs 0 --lr nan
+
+# A learning rate that overflows the weights: the run stops naming the epoch and step, before
+# any nan is saved; a resumed run keeps its model and checkpoint byte for byte.
+RUN_TIMEOUT=60 expect_error train_nonfinite "is not finite" \
+    train --data "$SYNTH_DATA" --out "$cases/diverged" --epochs 2 --batch-size 16 --max-length 48 --lr 1e30
+grep -Eq "epoch 1, step [0-9]+: the (training loss|gradient norm) is not finite" "$WORK/train_nonfinite.err" ||
+    fail "the non-finite error does not name the epoch and step"
+[[ -e $cases/diverged/model.safetensors || -e $cases/diverged/checkpoint.safetensors ]] &&
+    fail "a diverged run saved a model or checkpoint"
+grep -q null "$cases/diverged/config.json" && fail "config.json holds null"
+pass "the diverged run saved no weights; config.json has no null"
 
 run bad_device predict --device tpu --model "$model" "good"
 ((rc != 0)) && grep -q "tpu" "$WORK/bad_device.err" || fail "unknown --device accepted or not named"
