@@ -34,6 +34,20 @@ expect_error predict_blank "text 2 is empty" predict --model "$model" "fine film
 expect_error predict_none "no text given" predict --model "$model"
 : >"$cases/empty.txt"
 expect_error predict_empty_file "no text given" predict --model "$model" --file "$cases/empty.txt"
+# A blank line of --file gets its own output line: output line N answers input line N.
+printf 'a great film\n\n   \nawful\n' >"$cases/with_blanks.txt"
+run predict_blank_lines predict --model "$model" --file "$cases/with_blanks.txt"
+((rc == 0)) || { show predict_blank_lines >&2; fail "predict --file with blank lines failed"; }
+[[ $(wc -l <"$WORK/predict_blank_lines.out") -eq 4 ]] || fail "predict --file: 4 input lines, not 4 output lines"
+sed -n 2p "$WORK/predict_blank_lines.out" | grep -q "line 2 is empty" || fail "the blank line 2 is not answered in place"
+sed -n 3p "$WORK/predict_blank_lines.out" | grep -q "line 3 is empty" || fail "the blank line 3 is not answered in place"
+sed -n 4p "$WORK/predict_blank_lines.out" | grep -q "awful" || fail "line 4 does not answer input line 4"
+run predict_blank_json predict --model "$model" --json --file "$cases/with_blanks.txt"
+[[ $(wc -l <"$WORK/predict_blank_json.out") -eq 4 ]] && sed -n 2p "$WORK/predict_blank_json.out" | grep -q '"error":"empty line"' ||
+    fail "predict --json --file does not answer a blank line in place"
+pass "predict --file keeps output lines aligned with input lines (blank lines answered)"
+printf '\n  \n' >"$cases/only_blank.txt"
+expect_error predict_only_blank "no text given" predict --model "$model" --file "$cases/only_blank.txt"
 expect_error predict_missing_file "$cases/absent.txt" predict --model "$model" --file "$cases/absent.txt"
 
 # ---- model directories ---------------------------------------------------------------------
