@@ -72,7 +72,8 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
                      nnlite::optim::Optimizer<float, B>& opt,
                      const nnlite::optim::ReduceLROnPlateau<float, B>& plateau,
                      const nnlite::optim::EarlyStopping* early,
-                     const nnlite::Generator& shuffle_gen, int epoch, double best_val_accuracy) {
+                     const nnlite::Generator& shuffle_gen, int epoch, double best_val_accuracy,
+                     const std::string& data_fingerprint) {
     nnlite::io::SafetensorsWriter w;
     for (const auto& kv : model.state_dict()) w.add("model." + kv.first, kv.second);
     for (const auto& kv : opt.state_dict()) w.add("optimizer." + kv.first, kv.second);
@@ -80,6 +81,7 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
     if (early)
         for (const auto& kv : early->state_dict()) w.add("early_stopping." + kv.first, kv.second);
     w.set_metadata("epoch", std::to_string(epoch));
+    w.set_metadata("data_fingerprint", data_fingerprint);
     w.set_metadata("best_val_accuracy", nlohmann::json(best_val_accuracy).dump());
     w.set_metadata("shuffle_generator",
                    std::to_string(shuffle_gen.seed()) + " " + std::to_string(shuffle_gen.offset()));
@@ -192,6 +194,17 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     }
     // The run directory is created once the data has loaded: a wrong --data leaves nothing.
     TrainingData data = prepare_training_data(cfg, args.data_path, run_dir, args.resume, root);
+    // The same reviews as the run was trained on (checkpoints without a fingerprint, from
+    // before it was recorded, are taken on trust); checked before anything is written.
+    if (args.resume) {
+        const auto md = nnlite::io::SafetensorsFile::open(ckpt_path).metadata();
+        const auto it = md.find("data_fingerprint");
+        const std::string saved = it == md.end() ? data.fingerprint : it->second;
+        check<nnlite::ValueError>(
+            saved == data.fingerprint, "--resume: ", args.data_path, " is not the data ", run_dir,
+            " was trained on (reviews train/validation/test-hash ", data.fingerprint,
+            ", the run has ", saved, "); resume with the same --data and --limit-*");
+    }
     // (a resume that extends the run records its new length only once the data has loaded)
     if (root && (!args.resume || epochs_changed))
         write_text_file(config_path, cfg.to_json().dump(2) + "\n");
@@ -364,7 +377,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         // Checkpoint first, then the metrics line: a crash in between leaves a metrics file
         // that resume trims back to the checkpoint's epoch.
         save_checkpoint(ckpt_path, model, *opt, plateau, early.get(), shuffle_gen, epoch + 1,
-                        best_val);
+                        best_val, data.fingerprint);
         write_metrics(metrics_path, history);
         std::printf("epoch %d: validation loss %.4f  accuracy %.2f%%%s  lr %.2g\n", epoch + 1,
                     val.loss, 100 * val.accuracy, improved ? "  (best so far, saved)" : "",

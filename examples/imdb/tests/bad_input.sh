@@ -123,6 +123,12 @@ expect_error resume_changed_setting "--lr 0.5 differs from the saved 0.01" \
     train --resume --data "$SYNTH_DATA" --out "$cases/existing" --epochs 9 --lr 0.5
 expect_error resume_bad_data "$cases/nowhere does not exist" \
     train --resume --data "$cases/nowhere" --out "$cases/existing" --epochs 9
+# Other data (one review changed) under --resume: refused before anything is written.
+rm -rf "$cases/other_data" && cp -r "$SYNTH_DATA" "$cases/other_data"
+first_review=$(find "$cases/other_data/train/pos" -name '*.txt' | sort | head -n 1)
+echo " one more sentence." >>"$first_review"
+expect_error resume_other_data "is not the data" \
+    train --resume --data "$cases/other_data" --out "$cases/existing" --epochs 9
 [[ $(checksums "$cases/existing") == "$sums" ]] || fail "a failed resume changed the run"
 pass "failed resumes left the run untouched"
 # A folder that is not a run is refused, naming what it holds; nothing in it changes.
