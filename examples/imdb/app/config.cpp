@@ -1,8 +1,10 @@
 #include "app/config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <nnlite/core/error.hpp>
 #include <sstream>
+#include <type_traits>
 
 namespace imdb {
 
@@ -156,6 +158,18 @@ nlohmann::json json_value(const Pooling& p) {
 
 template <class V>
 void read_value(const nlohmann::json& j, V& out) {
+    // nlohmann converts -1 to 18446744073709551615 and 2.5 to 2 for integer members: a
+    // count must be written as a non-negative integer, a signed setting as an integer (other
+    // JSON types are "the wrong type" below).
+    if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+        if (j.is_number()) {
+            if constexpr (std::is_unsigned_v<V>)
+                check<ValueError>(j.is_number_unsigned(), "must be a non-negative integer, got ",
+                                  j.dump());
+            else
+                check<ValueError>(j.is_number_integer(), "must be an integer, got ", j.dump());
+        }
+    }
     out = j.get<V>();
 }
 void read_value(const nlohmann::json& j, nnlite::text::Truncation& out) {
@@ -209,6 +223,21 @@ std::size_t Config::pooled_size() const {
 }
 
 void Config::validate() const {
+    // Upper bounds first: a config.json from elsewhere decides allocations, so sizes far
+    // beyond any useful model are refused before anything is built.
+    const auto at_most = [](const char* key, std::size_t value, std::size_t limit) {
+        check<ValueError>(value <= limit, key, " must be at most ", limit, ", got ", value);
+    };
+    at_most("max_vocab", max_vocab, Limits::max_vocab);
+    at_most("max_length", max_length, Limits::max_length);
+    at_most("embedding_dim", embedding_dim, Limits::width);
+    at_most("hidden_size", hidden_size, Limits::width);
+    at_most("num_layers", num_layers, Limits::num_layers);
+    at_most("batch_size", batch_size, Limits::batch_size);
+    at_most("epochs", epochs, Limits::epochs);
+    for (double v : {head_fraction, validation_fraction, embedding_dropout, lstm_dropout, dropout,
+                     lr, weight_decay, clip, plateau_factor})
+        check<ValueError>(std::isfinite(v), "settings must be finite numbers, got ", v);
     check<ValueError>(max_vocab >= 1, "max_vocab must be at least 1");
     check<ValueError>(max_length >= 1, "max_length must be at least 1");
     check<ValueError>(head_fraction >= 0.0 && head_fraction <= 1.0,

@@ -74,6 +74,17 @@ struct Pooling {
     X(std::uint64_t, seed, 42)
 // clang-format on
 
+/// Upper bounds of the sizes config.json decides (Config::validate): far beyond any useful
+/// model, far below what would exhaust memory before the weights are checked.
+struct Limits {
+    static constexpr std::size_t max_vocab = 10'000'000;
+    static constexpr std::size_t max_length = 1'000'000;
+    static constexpr std::size_t width = 65536;  // embedding_dim, hidden_size
+    static constexpr std::size_t num_layers = 64;
+    static constexpr std::size_t batch_size = 1'000'000;
+    static constexpr std::size_t epochs = 1'000'000;
+};
+
 struct Config {
 #define IMDB_CONFIG_DECLARE(type, name, value) type name = value;
     IMDB_CONFIG_FIELDS(IMDB_CONFIG_DECLARE)

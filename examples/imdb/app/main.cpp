@@ -7,6 +7,7 @@
 //   imdb_example serve    --model RUN_DIR [--port 8080]
 // Every command takes --device cpu|cuda (cuda: a build with -DNNLITE_WITH_CUDA=ON and a GPU).
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <nnlite/core/error.hpp>
@@ -142,15 +143,30 @@ int main(int argc, char** argv) {
                 field = value;
                 train.overridden.emplace_back(key);
             };
+            // Every value given is checked here, the first invalid one named: none is
+            // silently replaced by the preset's.
+            auto require = [&](const char* flag, bool ok, const char* what) {
+                if (!t->count(flag) || ok) return;
+                const auto& given = t->get_option(flag)->results();
+                throw nnlite::ValueError(std::string(flag) + " must be " + what + ", got '" +
+                                         (given.empty() ? std::string() : given.back()) + "'");
+            };
+            using L = imdb::Limits;
+            require("--epochs", epochs >= 1 && epochs <= L::epochs, "from 1 to 1000000");
+            require("--batch-size", batch >= 1 && batch <= L::batch_size, "from 1 to 1000000");
+            require("--max-length", max_length >= 1 && max_length <= L::max_length,
+                    "from 1 to 1000000");
+            require("--lr", std::isfinite(lr) && lr > 0, "a positive finite number");
             if (t->count("--preset")) train.overridden.emplace_back("preset");
-            if (epochs) set("epochs", train.config.epochs, epochs);
-            if (limit_train) set("limit_train", train.config.limit_train, limit_train);
-            if (limit_test) set("limit_test", train.config.limit_test, limit_test);
-            if (batch) set("batch_size", train.config.batch_size, batch);
-            if (max_length) set("max_length", train.config.max_length, max_length);
-            if (lr > 0) set("lr", train.config.lr, lr);
+            if (t->count("--epochs")) set("epochs", train.config.epochs, epochs);
+            if (t->count("--limit-train"))
+                set("limit_train", train.config.limit_train, limit_train);
+            if (t->count("--limit-test")) set("limit_test", train.config.limit_test, limit_test);
+            if (t->count("--batch-size")) set("batch_size", train.config.batch_size, batch);
+            if (t->count("--max-length")) set("max_length", train.config.max_length, max_length);
+            if (t->count("--lr")) set("lr", train.config.lr, lr);
             if (t->count("--seed")) set("seed", train.config.seed, seed);
-            if (dropout >= 0) {
+            if (t->count("--dropout")) {
                 set("dropout", train.config.dropout, dropout);
                 set("embedding_dropout", train.config.embedding_dropout, dropout);
                 set("lstm_dropout", train.config.lstm_dropout, dropout);

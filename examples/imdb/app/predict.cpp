@@ -20,11 +20,13 @@ std::vector<std::string> read_lines(std::istream& in) {
     std::string line;
     while (std::getline(in, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t") == std::string::npos)
-            continue;  // blank lines separate nothing
-        out.push_back(line);
+        out.push_back(line);  // blank ones too: output line N answers input line N
     }
     return out;
+}
+
+bool is_blank(const std::string& text) {
+    return text.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
 /// ANSI colour for a contribution relative to the largest magnitude in the review.
@@ -39,6 +41,9 @@ std::string colored(const std::string& token, double c, double scale) {
 
 int run_predict(const PredictArgs& args) {
     std::vector<std::string> texts = args.texts;
+    for (std::size_t i = 0; i < texts.size(); ++i)
+        nnlite::check<nnlite::ValueError>(!is_blank(texts[i]), "predict: text ", i + 1,
+                                          " is empty");
     if (!args.file.empty()) {
         if (args.file == "-") {
             auto lines = read_lines(std::cin);
@@ -51,33 +56,43 @@ int run_predict(const PredictArgs& args) {
         }
     }
     nnlite::check<nnlite::ValueError>(
-        !texts.empty(),
+        std::any_of(texts.begin(), texts.end(), [](const auto& t) { return !is_blank(t); }),
         "predict: no text given (pass \"review text\", --file FILE or --file - for stdin)");
-    for (std::size_t i = 0; i < texts.size(); ++i)
-        nnlite::check<nnlite::ValueError>(
-            texts[i].find_first_not_of(" \t\r\n") != std::string::npos, "predict: text ", i + 1,
-            " is empty");
     Classifier c = Classifier::load(args.run_dir, args.device);
-    std::vector<std::string_view> views(texts.begin(), texts.end());
+    // Blank lines of a file are not classified, but still answered (line N for line N).
+    std::vector<std::string_view> views;
+    for (const auto& t : texts)
+        if (!is_blank(t)) views.emplace_back(t);
     std::vector<double> probs;
     std::vector<Classifier::Explanation> explanations;
     if (args.explain) {
-        for (const auto& t : texts) explanations.push_back(c.explain(t));
+        for (const auto& t : views) explanations.push_back(c.explain(t));
         for (const auto& e : explanations) probs.push_back(e.probability);
     } else {
         probs = c.predict(views);
     }
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-        const bool pos = probs[i] >= 0.5;
+    for (std::size_t i = 0, next = 0; i < texts.size(); ++i) {
+        if (is_blank(texts[i])) {
+            if (args.json)
+                std::printf("%s\n",
+                            nlohmann::json({{"text", texts[i]}, {"error", "empty line"}})
+                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                .c_str());
+            else
+                std::printf("empty  -  (line %zu is empty)\n", i + 1 - args.texts.size());
+            continue;
+        }
+        const std::size_t r = next++;  // index among the classified texts
+        const bool pos = probs[r] >= 0.5;
         if (args.json) {
             nlohmann::json j = {{"text", texts[i]},
                                 {"label", pos ? "positive" : "negative"},
-                                {"probability_positive", probs[i]}};
+                                {"probability_positive", probs[r]}};
             if (args.explain) {
                 auto arr = nlohmann::json::array();
-                for (std::size_t k = 0; k < explanations[i].tokens.size(); ++k)
-                    arr.push_back({{"token", explanations[i].tokens[k]},
-                                   {"contribution", explanations[i].contributions[k]}});
+                for (std::size_t t = 0; t < explanations[r].tokens.size(); ++t)
+                    arr.push_back({{"token", explanations[r].tokens[t]},
+                                   {"contribution", explanations[r].contributions[t]}});
                 j["tokens"] = arr;
             }
             std::printf("%s\n",
@@ -85,10 +100,10 @@ int run_predict(const PredictArgs& args) {
             continue;
         }
         std::printf(
-            "%s  %.3f  %s\n", pos ? "positive" : "negative", probs[i],
+            "%s  %.3f  %s\n", pos ? "positive" : "negative", probs[r],
             texts[i].size() > 100 ? (texts[i].substr(0, 97) + "...").c_str() : texts[i].c_str());
         if (args.explain) {
-            const auto& e = explanations[i];
+            const auto& e = explanations[r];
             double scale = 0;
             for (double v : e.contributions) scale = std::max(scale, std::abs(v));
             std::string line = e.tokens.empty() ? "  (no words to explain)" : "  ";

@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <nnlite/core/threads.hpp>
 #include <nnlite/io/safetensors.hpp>
@@ -70,7 +72,8 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
                      nnlite::optim::Optimizer<float, B>& opt,
                      const nnlite::optim::ReduceLROnPlateau<float, B>& plateau,
                      const nnlite::optim::EarlyStopping* early,
-                     const nnlite::Generator& shuffle_gen, int epoch, double best_val_accuracy) {
+                     const nnlite::Generator& shuffle_gen, int epoch, double best_val_accuracy,
+                     const std::string& data_fingerprint) {
     nnlite::io::SafetensorsWriter w;
     for (const auto& kv : model.state_dict()) w.add("model." + kv.first, kv.second);
     for (const auto& kv : opt.state_dict()) w.add("optimizer." + kv.first, kv.second);
@@ -78,6 +81,7 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
     if (early)
         for (const auto& kv : early->state_dict()) w.add("early_stopping." + kv.first, kv.second);
     w.set_metadata("epoch", std::to_string(epoch));
+    w.set_metadata("data_fingerprint", data_fingerprint);
     w.set_metadata("best_val_accuracy", nlohmann::json(best_val_accuracy).dump());
     w.set_metadata("shuffle_generator",
                    std::to_string(shuffle_gen.seed()) + " " + std::to_string(shuffle_gen.offset()));
@@ -94,6 +98,48 @@ nnlite::nn::StateDict<TD> prefixed(const nnlite::io::SafetensorsFile& f,
     for (const auto& name : f.names())
         if (name.rfind(prefix, 0) == 0) out.emplace(name.substr(prefix.size()), f.get<TD>(name));
     return out;
+}
+
+/// A temp file of an atomic write (io::write_file_atomically names them
+/// ".<target>.tmp-<pid>-<n>-<tick>") left behind when a write was interrupted.
+inline bool is_temp_leftover(const std::string& name) {
+    return name.size() > 1 && name[0] == '.' && name.find(".tmp-", 1) != std::string::npos;
+}
+
+/// Before a run uses an existing folder: a folder that is not empty and not an nnlite run
+/// is refused (naming what is in it); temp files of interrupted writes are removed (said
+/// on stdout). Links are never followed.
+inline void prepare_run_folder(const fs::path& dir, const std::string& run_dir) {
+    std::error_code ec;
+    if (!fs::is_directory(fs::symlink_status(dir, ec))) return;  // missing (or checked later)
+    std::vector<std::string> others, leftovers;
+    bool is_run = false;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (is_temp_leftover(name) && entry.is_regular_file() && !entry.is_symlink())
+            leftovers.push_back(name);
+        else if (name == RunFiles::config || name == RunFiles::checkpoint ||
+                 name == RunFiles::model || name == RunFiles::vocab)
+            is_run = true;
+        else
+            others.push_back(name);
+    }
+    if (!is_run && !others.empty()) {
+        std::sort(others.begin(), others.end());
+        std::string list;
+        for (std::size_t i = 0; i < std::min<std::size_t>(others.size(), 5); ++i)
+            list += (i ? ", " : "") + others[i];
+        if (others.size() > 5) list += ", ... (" + std::to_string(others.size()) + " entries)";
+        throw nnlite::IoError("--out '" + run_dir +
+                              "' is not empty and not an nnlite run (it holds " + list +
+                              "); choose an empty or new directory");
+    }
+    std::sort(leftovers.begin(), leftovers.end());
+    for (const auto& name : leftovers) {
+        fs::remove(dir / name);
+        std::printf("removed %s: a temp file left by an interrupted write\n",
+                    (dir / name).string().c_str());
+    }
 }
 
 }  // namespace train_detail
@@ -115,6 +161,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     const std::string metrics_path = (dir / RunFiles::metrics).string();
     const std::string config_path = (dir / RunFiles::config).string();
     bool epochs_changed = false;
+    if (root) prepare_run_folder(dir, run_dir);
     if (args.resume) {
         check<nnlite::IoError>(
             fs::exists(ckpt_path), "--resume: ", ckpt_path,
@@ -147,6 +194,17 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     }
     // The run directory is created once the data has loaded: a wrong --data leaves nothing.
     TrainingData data = prepare_training_data(cfg, args.data_path, run_dir, args.resume, root);
+    // The same reviews as the run was trained on (checkpoints without a fingerprint, from
+    // before it was recorded, are taken on trust); checked before anything is written.
+    if (args.resume) {
+        const auto md = nnlite::io::SafetensorsFile::open(ckpt_path).metadata();
+        const auto it = md.find("data_fingerprint");
+        const std::string saved = it == md.end() ? data.fingerprint : it->second;
+        check<nnlite::ValueError>(
+            saved == data.fingerprint, "--resume: ", args.data_path, " is not the data ", run_dir,
+            " was trained on (reviews train/validation/test-hash ", data.fingerprint,
+            ", the run has ", saved, "); resume with the same --data and --limit-*");
+    }
     // (a resume that extends the run records its new length only once the data has loaded)
     if (root && (!args.resume || epochs_changed))
         write_text_file(config_path, cfg.to_json().dump(2) + "\n");
@@ -254,7 +312,21 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
                 seen += idx.size();
             }
             grad_sync.allreduce();  // every rank, even with an empty slice
-            if (cfg.clip > 0) nnlite::nn::clip_grad_norm(params, cfg.clip);  // global norm
+            // The global norm (the same on every rank after the allreduce); clip 0 = off
+            // only measures it. A non-finite loss or norm ends the run before the step, so
+            // no nan reaches the weights, the best model or the checkpoint.
+            const double grad_norm = nnlite::nn::clip_grad_norm(
+                params, cfg.clip > 0 ? cfg.clip : std::numeric_limits<double>::infinity());
+            const auto stop_nonfinite = [&](const char* what, double value) {
+                throw nnlite::Error("epoch " + std::to_string(epoch + 1) + ", step " +
+                                    std::to_string(done + 1) + ": the " + what +
+                                    " is not finite (" + std::to_string(value) +
+                                    "); training stopped (lower --lr?). " + run_dir +
+                                    " keeps its last saved model and checkpoint");
+            };
+            if (!ranks.distributed() && !std::isfinite(loss_sum))
+                stop_nonfinite("training loss", loss_sum);
+            if (!std::isfinite(grad_norm)) stop_nonfinite("gradient norm", grad_norm);
             opt->step();
             global_seen += global_idx.size();
             // rank 0's running loss/accuracy (its slices); the epoch line has all ranks'
@@ -283,6 +355,10 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         // every rank needs the validation loss: the scheduler and early stopping must agree
         const auto val =
             score(predict_shared(ranks, model, data.val_ids, seq, false), data.val_labels);
+        check<nnlite::Error>(std::isfinite(val.loss), "epoch ", epoch + 1,
+                             ": the validation loss is not finite (", val.loss,
+                             "); training stopped. ", run_dir,
+                             " keeps its last saved model and checkpoint");
         rec.val_loss = val.loss;
         rec.val_accuracy = val.accuracy;
         plateau.step(val.loss);
@@ -301,7 +377,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         // Checkpoint first, then the metrics line: a crash in between leaves a metrics file
         // that resume trims back to the checkpoint's epoch.
         save_checkpoint(ckpt_path, model, *opt, plateau, early.get(), shuffle_gen, epoch + 1,
-                        best_val);
+                        best_val, data.fingerprint);
         write_metrics(metrics_path, history);
         std::printf("epoch %d: validation loss %.4f  accuracy %.2f%%%s  lr %.2g\n", epoch + 1,
                     val.loss, 100 * val.accuracy, improved ? "  (best so far, saved)" : "",

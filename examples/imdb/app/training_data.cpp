@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <nnlite/text/corpus.hpp>
 #include <sstream>
@@ -76,6 +78,27 @@ Dataset load_dataset(const std::string& data_path) {
     return load(data_path);
 }
 
+std::string data_fingerprint(const Dataset& ds) {
+    std::uint64_t sum = 0;
+    const auto add = [&](char split, const std::vector<Review>& reviews) {
+        for (const auto& r : reviews) {
+            std::uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+            const auto mix = [&](unsigned char c) { h = (h ^ c) * 1099511628211ull; };
+            mix(static_cast<unsigned char>(split));
+            mix(static_cast<unsigned char>(r.label));
+            for (char c : r.text) mix(static_cast<unsigned char>(c));
+            sum += h;
+        }
+    };
+    add('t', ds.train);
+    add('v', ds.validation);
+    add('s', ds.test);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(sum));
+    return std::to_string(ds.train.size()) + "/" + std::to_string(ds.validation.size()) + "/" +
+           std::to_string(ds.test.size()) + "-" + hex;
+}
+
 }  // namespace
 
 TrainingData prepare_training_data(const Config& cfg, const std::string& data_path,
@@ -87,6 +110,7 @@ TrainingData prepare_training_data(const Config& cfg, const std::string& data_pa
     limit_split(ds.test, cfg.limit_test, cfg.seed);
     split_validation(ds, cfg.validation_fraction, cfg.seed);
     TrainingData d;
+    d.fingerprint = data_fingerprint(ds);
     std::ostringstream summary;
     summary << "data (" << to_string(ds.format) << "): " << ds.summary();
     for (const auto& n : ds.notes) summary << "\n  note: " << n;

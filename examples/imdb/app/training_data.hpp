@@ -21,6 +21,11 @@ struct TrainingData {
     DatasetStats stats;
     std::string summary;
     double seconds = 0;  // loading + tokenizing
+    /// The reviews used (after --limit-*, validation split), independent of the path, the
+    /// format's file order and the vocabulary: "<train>/<validation>/<test>-<hash>", the hash
+    /// an order-independent sum of each review's FNV-1a (split, label, text). Stored in the
+    /// checkpoint; --resume refuses other data.
+    std::string fingerprint;
 };
 
 /// With `reuse_vocabulary` the vocabulary is read from RUN_DIR/vocab.txt (resume);

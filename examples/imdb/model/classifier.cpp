@@ -82,6 +82,37 @@ Config read_config(const std::string& path) {
     }
 }
 
+namespace {
+std::string shape_text(const nnlite::Shape& s) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+}
+
+void check_weight_shapes(const nnlite::io::SafetensorsFile& file, const Config& c,
+                         std::size_t vocab_size, const std::string& config_path) {
+    // Every large tensor the model would allocate must already be in the file with that
+    // shape, so building the model never allocates more than the file holds.
+    const auto expect = [&](const std::string& name, const nnlite::Shape& shape) {
+        check<nnlite::FormatError>(file.contains(name), file.source(), " does not match ",
+                                   config_path, ": missing key '", name, "' for ",
+                                   shape_text(shape));
+        check<nnlite::FormatError>(
+            file.shape(name) == shape, file.source(), " does not match ", config_path, ": '", name,
+            "' has shape ", shape_text(file.shape(name)), ", the config needs ", shape_text(shape));
+    };
+    const std::size_t H = c.hidden_size, dirs = c.bidirectional ? 2 : 1;
+    expect("embedding.weight", {vocab_size, c.embedding_dim});
+    for (std::size_t l = 0; l < c.num_layers; ++l)
+        for (std::size_t d = 0; d < dirs; ++d) {
+            const std::string suffix = "_l" + std::to_string(l) + (d ? "_reverse" : "");
+            expect("lstm.weight_ih" + suffix, {4 * H, l == 0 ? c.embedding_dim : H * dirs});
+            expect("lstm.weight_hh" + suffix, {4 * H, H});
+        }
+    expect("fc.weight", {1, c.pooled_size()});
+}
+}  // namespace
+
 void require_device(nnlite::Device device) {
     try {
         nnlite::require_available(device);
@@ -109,6 +140,8 @@ Classifier Classifier::load(const std::string& run_dir, nnlite::Device device) {
     // another configuration or vocabulary.
     // The weights are checked against the configuration on the CPU whatever the device, so
     // a mismatch reads the same everywhere and a device error is never mistaken for one.
+    check_weight_shapes(nnlite::io::SafetensorsFile::open(model_path), c.config,
+                        c.vocabulary.size(), config_path);
     const auto weights = nnlite::io::load<float>(model_path);
     auto cpu_model = std::make_shared<SentimentModel<nnlite::cpu>>(c.config, c.vocabulary.size());
     try {

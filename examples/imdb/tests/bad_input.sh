@@ -34,6 +34,20 @@ expect_error predict_blank "text 2 is empty" predict --model "$model" "fine film
 expect_error predict_none "no text given" predict --model "$model"
 : >"$cases/empty.txt"
 expect_error predict_empty_file "no text given" predict --model "$model" --file "$cases/empty.txt"
+# A blank line of --file gets its own output line: output line N answers input line N.
+printf 'a great film\n\n   \nawful\n' >"$cases/with_blanks.txt"
+run predict_blank_lines predict --model "$model" --file "$cases/with_blanks.txt"
+((rc == 0)) || { show predict_blank_lines >&2; fail "predict --file with blank lines failed"; }
+[[ $(wc -l <"$WORK/predict_blank_lines.out") -eq 4 ]] || fail "predict --file: 4 input lines, not 4 output lines"
+sed -n 2p "$WORK/predict_blank_lines.out" | grep -q "line 2 is empty" || fail "the blank line 2 is not answered in place"
+sed -n 3p "$WORK/predict_blank_lines.out" | grep -q "line 3 is empty" || fail "the blank line 3 is not answered in place"
+sed -n 4p "$WORK/predict_blank_lines.out" | grep -q "awful" || fail "line 4 does not answer input line 4"
+run predict_blank_json predict --model "$model" --json --file "$cases/with_blanks.txt"
+[[ $(wc -l <"$WORK/predict_blank_json.out") -eq 4 ]] && sed -n 2p "$WORK/predict_blank_json.out" | grep -q '"error":"empty line"' ||
+    fail "predict --json --file does not answer a blank line in place"
+pass "predict --file keeps output lines aligned with input lines (blank lines answered)"
+printf '\n  \n' >"$cases/only_blank.txt"
+expect_error predict_only_blank "no text given" predict --model "$model" --file "$cases/only_blank.txt"
 expect_error predict_missing_file "$cases/absent.txt" predict --model "$model" --file "$cases/absent.txt"
 
 # ---- model directories ---------------------------------------------------------------------
@@ -70,6 +84,25 @@ grep -Eq "has shape|missing key" "$WORK/model_other_preset.err" || fail "the mis
 copy_model other_vocab
 { echo "nnlite-vocab 1 4"; printf '<pad>\t0\n<unk>\t0\ngood\t5\nbad\t4\n'; } >"$cases/other_vocab/vocab.txt"
 expect_error model_other_vocab "embedding.weight" predict --model "$cases/other_vocab" "good"
+# Sizes from config.json are checked before anything is allocated: a bound, or the shapes in
+# model.safetensors' header; each fails within seconds (RUN_TIMEOUT kills a run that allocates).
+config_case() {  # config_case NAME KEY VALUE PATTERN
+    copy_model "$1"
+    sed -i "s/\"$2\": [^,]*,/\"$2\": $3,/" "$cases/$1/config.json"
+    grep -qF "\"$2\": $3," "$cases/$1/config.json" || fail "$1: could not set $2"
+    RUN_TIMEOUT=10 expect_error "$1" "$4" predict --model "$cases/$1" "good"
+}
+config_case big_hidden hidden_size 10000 "'lstm.weight_ih_l0' has shape"
+config_case huge_hidden hidden_size 1000000 "hidden_size must be at most 65536, got 1000000"
+config_case many_layers num_layers 1000000 "num_layers must be at most 64, got 1000000"
+config_case big_embedding embedding_dim 65536 "'embedding.weight' has shape"
+config_case huge_vocab max_vocab 100000000 "max_vocab must be at most 10000000"
+config_case huge_length max_length 10000000 "max_length must be at most 1000000"
+config_case negative_layers num_layers -1 "key 'num_layers': must be a non-negative integer, got -1"
+config_case negative_hidden hidden_size -64 "key 'hidden_size': must be a non-negative integer"
+config_case fraction_layers num_layers 1.5 "key 'num_layers': must be a non-negative integer, got 1.5"
+config_case null_lr lr null "key 'lr'"
+config_case zero_hidden hidden_size 0 "at least 1"
 copy_model truncated && head -c 300 "$model/model.safetensors" >"$cases/truncated/model.safetensors"
 expect_error model_truncated "truncated/model.safetensors" predict --model "$cases/truncated" "good"
 grep -q "does not match" "$WORK/model_truncated.err" && fail "a corrupt file is reported as a config mismatch"
@@ -90,8 +123,30 @@ expect_error resume_changed_setting "--lr 0.5 differs from the saved 0.01" \
     train --resume --data "$SYNTH_DATA" --out "$cases/existing" --epochs 9 --lr 0.5
 expect_error resume_bad_data "$cases/nowhere does not exist" \
     train --resume --data "$cases/nowhere" --out "$cases/existing" --epochs 9
+# Other data (one review changed) under --resume: refused before anything is written.
+rm -rf "$cases/other_data" && cp -r "$SYNTH_DATA" "$cases/other_data"
+first_review=$(find "$cases/other_data/train/pos" -name '*.txt' | sort | head -n 1)
+echo " one more sentence." >>"$first_review"
+expect_error resume_other_data "is not the data" \
+    train --resume --data "$cases/other_data" --out "$cases/existing" --epochs 9
 [[ $(checksums "$cases/existing") == "$sums" ]] || fail "a failed resume changed the run"
 pass "failed resumes left the run untouched"
+# A folder that is not a run is refused, naming what it holds; nothing in it changes.
+mkdir -p "$cases/not_a_run" && echo "my notes" >"$cases/not_a_run/notes.txt"
+expect_error train_not_a_run "'$cases/not_a_run' is not empty and not an nnlite run (it holds notes.txt)" \
+    train --data "$SYNTH_DATA" --out "$cases/not_a_run" --epochs 1
+[[ $(ls -A "$cases/not_a_run") == notes.txt && $(cat "$cases/not_a_run/notes.txt") == "my notes" ]] ||
+    fail "a refused train changed the folder"
+# Temp files of interrupted atomic writes are removed at start, and that is said.
+copy_model leftovers
+echo partial >"$cases/leftovers/.model.safetensors.tmp-4242-0-123456"
+echo partial >"$cases/leftovers/.checkpoint.safetensors.tmp-4242-1-123457"
+expect_error leftovers_resume "differs from the saved" \
+    train --resume --data "$SYNTH_DATA" --out "$cases/leftovers" --epochs 9 --lr 0.5
+ls -A "$cases/leftovers" | grep -q '\.tmp-' && fail "temp leftovers were not removed"
+grep -q "removed $cases/leftovers/.model.safetensors.tmp-4242-0-123456" "$WORK/leftovers_resume.out" ||
+    fail "the removal of temp leftovers was not said on stdout"
+pass "temp leftovers removed and reported"
 mkdir -p "$cases/fresh"
 expect_error resume_no_checkpoint "checkpoint.safetensors does not exist" \
     train --resume --data "$SYNTH_DATA" --out "$cases/fresh"
@@ -103,6 +158,34 @@ expect_error resume_no_dir "checkpoint.safetensors does not exist" \
 run bad_preset train --preset fastest --data "$SYNTH_DATA" --out "$cases/run_f"
 ((rc != 0)) && grep -q "fastest" "$WORK/bad_preset.err" || fail "unknown preset accepted or not named"
 pass "unknown --preset rejected: $(head -n 1 "$WORK/bad_preset.err")"
+
+# Every training value is checked, the offending option named; none falls back to the preset.
+cli_case() {  # cli_case NAME PATTERN ARGS...
+    local name=$1 pattern=$2
+    shift 2
+    RUN_TIMEOUT=20 expect_error "$name" "$pattern" train --data "$SYNTH_DATA" --out "$cases/cli_$name" "$@"
+    [[ -e $cases/cli_$name ]] && fail "$name: a refused train created its run directory"
+    true
+}
+cli_case cli_lr_negative "--lr must be a positive finite number, got '-1'" --lr=-1
+cli_case cli_lr_zero "--lr must be a positive finite number, got '0'" --lr 0
+cli_case cli_lr_nan "--lr must be a positive finite number, got 'nan'" --lr nan
+cli_case cli_lr_inf "--lr must be a positive finite number, got 'inf'" --lr inf
+cli_case cli_batch_zero "--batch-size must be from 1 to 1000000, got '0'" --batch-size 0
+cli_case cli_length_zero "--max-length must be from 1 to 1000000, got '0'" --max-length 0
+cli_case cli_epochs_zero "--epochs must be from 1 to 1000000, got '0'" --epochs 0
+cli_case cli_first_named "--epochs must be" --epochs 0 --lr nan
+
+# A learning rate that overflows the weights: the run stops naming the epoch and step, before
+# any nan is saved; a resumed run keeps its model and checkpoint byte for byte.
+RUN_TIMEOUT=60 expect_error train_nonfinite "is not finite" \
+    train --data "$SYNTH_DATA" --out "$cases/diverged" --epochs 2 --batch-size 16 --max-length 48 --lr 1e30
+grep -Eq "epoch 1, step [0-9]+: the (training loss|gradient norm) is not finite" "$WORK/train_nonfinite.err" ||
+    fail "the non-finite error does not name the epoch and step"
+[[ -e $cases/diverged/model.safetensors || -e $cases/diverged/checkpoint.safetensors ]] &&
+    fail "a diverged run saved a model or checkpoint"
+grep -q null "$cases/diverged/config.json" && fail "config.json holds null"
+pass "the diverged run saved no weights; config.json has no null"
 
 run bad_device predict --device tpu --model "$model" "good"
 ((rc != 0)) && grep -q "tpu" "$WORK/bad_device.err" || fail "unknown --device accepted or not named"

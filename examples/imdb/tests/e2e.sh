@@ -67,9 +67,12 @@ pass "predict (plain): $(cut -c1-40 "$WORK/predict_plain.out")"
 printf '%s\n\n%s\n' "$good" "$bad" >"$WORK/reviews.txt"
 "$IMDB" predict --model "$run_dir" --json --file - <"$WORK/reviews.txt" >"$WORK/stdin.out" 2>"$WORK/stdin.err" ||
     fail "predict --file - failed: $(cat "$WORK/stdin.err")"
-[[ $(json_lines "$WORK/stdin.out" /probability_positive | tr '\n' ' ') == "$p_good $p_bad " ]] ||
+[[ $(wc -l <"$WORK/stdin.out") -eq 3 ]] && sed -n 2p "$WORK/stdin.out" | grep -q '"error":"empty line"' ||
+    fail "predict --file - does not answer the blank line in place"
+grep -v '"error"' "$WORK/stdin.out" >"$WORK/stdin.kept"
+[[ $(json_lines "$WORK/stdin.kept" /probability_positive | tr '\n' ' ') == "$p_good $p_bad " ]] ||
     fail "predict from stdin gives other probabilities than from arguments"
-pass "predict --file - (blank line skipped): same probabilities as the arguments"
+pass "predict --file - (blank line answered in place): same probabilities as the arguments"
 
 # ---- --explain: tokens with contributions -----------------------------------------------
 expect_ok explain predict --model "$run_dir" --json --explain "$bad"

@@ -36,7 +36,12 @@ run() {
     local name=$1
     shift
     echo "\$ imdb_example $*" >"$WORK/$name.cmd"
-    "$IMDB" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+    # RUN_TIMEOUT=S: a case that must fail fast is killed (rc 124) instead of running on.
+    if [[ -n ${RUN_TIMEOUT:-} ]]; then
+        timeout "$RUN_TIMEOUT" "$IMDB" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+    else
+        "$IMDB" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+    fi
     rc=$?
 }
 
