@@ -17,7 +17,7 @@
 // its node (MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) of the group's communicator) modulo
 // the devices this process sees, and checks, by device UUID, that no two ranks of a node
 // share a GPU (NCCL cannot put two ranks of one communicator on one device): more ranks
-// than GPUs on a node is a DistributedError on every rank of it. nnlite's one stream is
+// than GPUs on a node is a DistributedError on every rank of the group. nnlite's one stream is
 // created on the current device at first use, so construct the communicator before any
 // nnlite CUDA tensor.
 //
@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -119,16 +120,18 @@ inline int select_cuda_device(const ProcessGroup& pg) {
     const int count = cuda_device_count();
     // Every rank takes part in the exchange below, even without a device, so that all
     // ranks of the node reach the same verdict instead of some waiting forever.
-    const int device = count > 0 ? node_rank % count : -1;
+    int device = count > 0 ? node_rank % count : -1;  // -1: none, -2: unusable
     char uuid[16] = {};
+    cudaError_t status = cudaSuccess;
     if (device >= 0) {
         cudaDeviceProp prop{};
-        cudaError_t status = cudaSetDevice(device);
+        status = cudaSetDevice(device);
         if (status == cudaSuccess) status = cudaGetDeviceProperties(&prop, device);
-        if (status != cudaSuccess) MPI_Comm_free(&node);
-        detail::cuda_check(status, "cudaSetDevice/cudaGetDeviceProperties");
         static_assert(sizeof(prop.uuid.bytes) == sizeof(uuid));
-        std::memcpy(uuid, prop.uuid.bytes, sizeof(uuid));
+        if (status == cudaSuccess)
+            std::memcpy(uuid, prop.uuid.bytes, sizeof(uuid));
+        else
+            device = -2;  // reported after the exchange, so no rank of the node waits
     }
     std::vector<char> all(static_cast<std::size_t>(node_size) * sizeof(uuid));
     std::vector<int> devices(static_cast<std::size_t>(node_size));
@@ -137,6 +140,11 @@ inline int select_cuda_device(const ProcessGroup& pg) {
         rc = MPI_Allgather(&device, 1, MPI_INT, devices.data(), 1, MPI_INT, node);
     MPI_Comm_free(&node);
     detail::mpi_check(rc, "MPI_Allgather", "device UUIDs of the node's ranks");
+    detail::cuda_check(status, "cudaSetDevice/cudaGetDeviceProperties");
+    for (int r = 0; r < node_size; ++r)
+        check<DistributedError>(devices[static_cast<std::size_t>(r)] != -2,
+                                "select_cuda_device: rank ", r,
+                                " of this node could not select its CUDA device");
     for (int r = 0; r < node_size; ++r)
         check<DistributedError>(devices[static_cast<std::size_t>(r)] >= 0,
                                 "select_cuda_device: rank ", r,
@@ -159,9 +167,36 @@ inline int select_cuda_device(const ProcessGroup& pg) {
 /// is needed only by the constructor.
 class NcclCommunicator {
   public:
-    explicit NcclCommunicator(const ProcessGroup& pg)
-        : rank_(pg.rank()), size_(pg.size()), device_(select_cuda_device(pg)) {
-        (void)cuda_detail::stream();  // nnlite's stream, on the device just selected
+    explicit NcclCommunicator(const ProcessGroup& pg) : rank_(pg.rank()), size_(pg.size()) {
+        // Device selection and nnlite's stream, agreed by every rank of the group: a node
+        // without enough GPUs fails the whole group here instead of leaving the other
+        // nodes waiting in ncclCommInitRank.
+        std::string failure;
+        try {
+            device_ = select_cuda_device(pg);
+            const cudaStream_t stream = cuda_detail::stream();
+#if CUDART_VERSION >= 12080
+            int stream_device = -1;
+            detail::cuda_check(cudaStreamGetDevice(stream, &stream_device), "cudaStreamGetDevice");
+            check<DistributedError>(stream_device == device_,
+                                    "NcclCommunicator: nnlite's stream "
+                                    "was created on device ",
+                                    stream_device, ", not on device ", device_,
+                                    " selected for rank ", rank_,
+                                    ": construct the communicator before any CUDA tensor");
+#else
+            (void)stream;
+#endif
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        int ok = failure.empty() ? 1 : 0;
+        detail::mpi_check(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, pg.comm()),
+                          "MPI_Allreduce", "device selection status");
+        if (!failure.empty()) throw DistributedError(failure);
+        check<DistributedError>(ok == 1,
+                                "NcclCommunicator: device selection failed on another "
+                                "rank of the group (see its message)");
         // Rank 0's status travels with the id, so a failure there fails every rank
         // instead of leaving the others in ncclCommInitRank.
         struct {
@@ -185,11 +220,19 @@ class NcclCommunicator {
         }
     }
 
-    ncclComm_t comm() const { return comm_; }
-    int rank() const { return rank_; }
-    int size() const { return size_; }
+    ncclComm_t comm() const {
+        return comm_;
+    }
+    int rank() const {
+        return rank_;
+    }
+    int size() const {
+        return size_;
+    }
     /// The CUDA device ordinal this rank uses.
-    int device() const { return device_; }
+    int device() const {
+        return device_;
+    }
 
   private:
     ncclComm_t comm_ = nullptr;
