@@ -7,7 +7,8 @@
 #      with nnlite vendored through add_subdirectory()
 #   4. cuda preset, only where nvcc exists: configure, build the CUDA suite
 #      (tests/cuda, nvcc for sm_80 + sm_90), imdb_example with --device cuda and
-#      lstm_benchmark_cuda, and run the suite; without a GPU its cases report
+#      lstm_benchmark_cuda (and test_distributed_nccl when NCCL is found), and run the
+#      suites; without a GPU their cases report
 #      "skipped: no CUDA device" (so this stage proves the CUDA code still compiles) and
 #      imdb_example --device cuda must fail with its one-line explanation
 #   5. tsan preset: build and run the thread-safety suite under ThreadSanitizer; then
@@ -121,9 +122,16 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     cmake --preset cuda -B "$build_root/cuda"
     # The CUDA suite, imdb_example with --device cuda and lstm_benchmark_cuda (each nvcc TU
     # needs ~2 GB of compiler memory).
-    cmake --build "$build_root/cuda" --target test_cuda_backend imdb_example lstm_benchmark_cuda \
-        --parallel "$jobs"
-    ctest --test-dir "$build_root/cuda" -R '^test_cuda_backend$' --output-on-failure \
+    # With NCCL and MPI found (NNLITE_WITH_NCCL), also the NCCL suite under mpirun (1 and 2
+    # ranks; skipped, exit 77, without one GPU per rank).
+    cuda_targets=(test_cuda_backend imdb_example lstm_benchmark_cuda)
+    cuda_tests='^test_cuda_backend$'
+    if grep -q '^NNLITE_WITH_NCCL:BOOL=ON$' "$build_root/cuda/CMakeCache.txt"; then
+        cuda_targets+=(test_distributed_nccl)
+        cuda_tests='^(test_cuda_backend|test_distributed_nccl_np[12])$'
+    fi
+    cmake --build "$build_root/cuda" --target "${cuda_targets[@]}" --parallel "$jobs"
+    ctest --test-dir "$build_root/cuda" -R "$cuda_tests" --output-on-failure \
         --no-tests=error --timeout 900
     # Without a visible GPU, --device cuda is one line and exit 1 (hidden here so that a
     # machine with a GPU checks the same).

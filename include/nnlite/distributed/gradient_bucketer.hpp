@@ -30,8 +30,9 @@
 //
 // Backends. Packing uses B::copy_to_host / B::copy_from_host, so the same code serves the
 // CPU backend (a memcpy) and the CUDA backend (device -> host staging, MPI on the host,
-// host -> device): correct everywhere, though on GPUs it pays two PCIe copies per step. A
-// device-side all-reduce (NCCL, or CUDA-aware MPI) is future work (docs/distributed.md).
+// host -> device): correct everywhere, though on GPUs it pays two PCIe copies per step. The
+// device-side all-reduce is NcclGradientBucketer (nnlite/distributed/nccl.cuh, CUDA builds
+// with NCCL: nnlite::distributed_nccl); CUDA-aware MPI is not used (docs/distributed.md).
 //
 // Parameters that require grad but have no gradient on this rank (not used by this rank's
 // forward, or its slice of the batch was empty) take part with zeros, so every rank makes
