@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <nnlite/cuda.hpp>
 #include <nnlite/distributed.hpp>
 #include <vector>
 

@@ -48,7 +48,7 @@
 #include <utility>
 #include <vector>
 
-#include "nnlite/cuda.hpp"
+#include "nnlite/backend/cuda/backend.cuh"
 #include "nnlite/distributed/error.hpp"
 #include "nnlite/distributed/gradient_bucketer.hpp"
 #include "nnlite/distributed/process_group.hpp"
