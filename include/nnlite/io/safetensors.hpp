@@ -44,9 +44,9 @@
 #include "nnlite/core/dtype.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/shape.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/io/file.hpp"
 #include "nnlite/nn/module.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::io {
 

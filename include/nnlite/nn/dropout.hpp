@@ -14,9 +14,9 @@
 #include <memory>
 
 #include "nnlite/core/random.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/ops/dropout.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::nn {
 

@@ -20,10 +20,10 @@
 #include <type_traits>
 
 #include "nnlite/core/random.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/init.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/ops/indexing.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::nn {
 

@@ -15,10 +15,10 @@
 #include <cstddef>
 
 #include "nnlite/core/random.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/init.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/ops/linear.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::nn {
 

@@ -33,11 +33,11 @@
 
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/ops/dropout.hpp"
 #include "nnlite/ops/lstm.hpp"
 #include "nnlite/ops/shape.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::nn {
 

@@ -7,8 +7,8 @@
 #include <optional>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/ops/shape.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 

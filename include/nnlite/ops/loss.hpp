@@ -5,11 +5,11 @@
 #include <cstdint>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/ops/arithmetic.hpp"
 #include "nnlite/ops/indexing.hpp"
 #include "nnlite/ops/reduction.hpp"
 #include "nnlite/ops/softmax.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 

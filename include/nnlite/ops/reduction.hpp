@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/ops/shape.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 

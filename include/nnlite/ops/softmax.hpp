@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "nnlite/autograd/engine.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/ops/shape.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::ops {
 

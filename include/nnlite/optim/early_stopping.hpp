@@ -10,9 +10,9 @@
 #include <limits>
 
 #include "nnlite/core/error.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/optim/scheduler.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::optim {
 

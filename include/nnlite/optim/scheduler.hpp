@@ -25,9 +25,9 @@
 #include <string>
 
 #include "nnlite/core/error.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/nn/module.hpp"
 #include "nnlite/optim/optimizer.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::optim {
 

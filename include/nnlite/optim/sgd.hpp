@@ -15,8 +15,8 @@
 #include "nnlite/autograd/grad_mode.hpp"
 #include "nnlite/backend/backend.hpp"
 #include "nnlite/core/error.hpp"
-#include "nnlite/tensor/tensor.hpp"
 #include "nnlite/optim/optimizer.hpp"
+#include "nnlite/tensor/tensor.hpp"
 
 namespace nnlite::optim {
 

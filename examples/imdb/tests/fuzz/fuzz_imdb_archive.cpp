@@ -14,8 +14,8 @@ namespace {
 constexpr std::size_t max_review_bytes = 1 << 16;
 void check_split(const std::vector<imdb::Review>& split) {
     for (const auto& r : split)
-        if ((r.label != 0 && r.label != 1) || r.text.empty() ||
-            r.text.size() > max_review_bytes || !nnlite::text::is_valid_utf8(r.text))
+        if ((r.label != 0 && r.label != 1) || r.text.empty() || r.text.size() > max_review_bytes ||
+            !nnlite::text::is_valid_utf8(r.text))
             std::abort();
 }
 }  // namespace

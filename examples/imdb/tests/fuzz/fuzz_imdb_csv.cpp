@@ -23,8 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     imdb::LoadOptions options;
     options.max_review_bytes = 1 << 16;
     try {
-        const auto d = imdb::load_csv_text(
-            std::string(reinterpret_cast<const char*>(data), size), "fuzz.csv", options);
+        const auto d = imdb::load_csv_text(std::string(reinterpret_cast<const char*>(data), size),
+                                           "fuzz.csv", options);
         check_split(d.train);
         check_split(d.test);
     } catch (const nnlite::FormatError&) {
