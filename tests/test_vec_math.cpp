@@ -82,3 +82,23 @@ TEST_CASE("vec functions for double are the exact libm values") {
         CHECK(t[i] == std::tanh(x[i]));
     }
 }
+
+TEST_CASE("vec::sigmoid and vec::tanh pass NaN through and saturate at +-inf") {
+    // A diverging run feeds NaN and inf into the gates: they must come out as NaN and as the
+    // limits, without undefined behaviour on the way (UBSan checks this in the asan build).
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<float> x{std::numeric_limits<float>::quiet_NaN(), inf, -inf, 1e30f, -1e30f};
+    std::vector<float> s(x.size()), t(x.size());
+    nnlite::vec::sigmoid(s.data(), x.data(), x.size());
+    nnlite::vec::tanh(t.data(), x.data(), x.size());
+    CHECK(std::isnan(s[0]));
+    CHECK(std::isnan(t[0]));
+    CHECK(s[1] == 1.0f);
+    CHECK(s[2] == doctest::Approx(0.0f));
+    CHECK(s[3] == 1.0f);
+    CHECK(s[4] == doctest::Approx(0.0f));
+    CHECK(t[1] == 1.0f);
+    CHECK(t[2] == -1.0f);
+    CHECK(t[3] == 1.0f);
+    CHECK(t[4] == -1.0f);
+}

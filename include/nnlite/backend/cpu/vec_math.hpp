@@ -37,7 +37,10 @@ namespace detail {
 /// degree-7 polynomial, 2^n put straight into the exponent bits.
 inline float exp_approx(float x) {
     x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
-    const float fx = x * 1.44269504088896341f + 0.5f;
+    // NaN passes the clamp: it must come out as NaN (through r below), but converting it to
+    // int is undefined, so n is computed from 0 instead (finite x: unchanged, bit for bit).
+    const float xn = x == x ? x : 0.0f;
+    const float fx = xn * 1.44269504088896341f + 0.5f;
     int n = static_cast<int>(fx);  // truncation; fix up to floor for negatives
     n -= static_cast<float>(n) > fx ? 1 : 0;
     const float fn = static_cast<float>(n);
@@ -50,7 +53,7 @@ inline float exp_approx(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    const std::int32_t bits = (n + 127) << 23;
+    const std::uint32_t bits = static_cast<std::uint32_t>(n + 127) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);
     return p * scale;
