@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each from its seed corpus.
 #   bash scripts/fuzz.sh                 # 20 s per target (the smoke run CI does)
-#   FUZZ_SECONDS=3600 bash scripts/fuzz.sh   # the long run recorded in docs/building.md
+#   FUZZ_SECONDS=3600 bash scripts/fuzz.sh   # a long run
+#   FUZZ_RUNS=10000000 FUZZ_TARGETS="fuzz_vocabulary" bash scripts/fuzz.sh
+#                                        # N executions per target (docs/building.md, "Fuzzing")
 # Installs clang and its runtime (clang, libclang-rt-14-dev) when missing. Fails on the first
 # target that crashes or reports; prints each target's executions and coverage.
 #
-# Environment: FUZZ_SECONDS (per target, default 20), NNLITE_BUILD_ROOT (default build/),
+# Environment: FUZZ_SECONDS (per target, default 20), FUZZ_RUNS (executions per target instead
+# of a time limit), FUZZ_TARGETS (space-separated subset), NNLITE_BUILD_ROOT (default build/),
 # FUZZ_CORPUS_ROOT (where the growing corpora go, default <build>/fuzz-corpus).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,10 +31,14 @@ if ((${#missing[@]})); then
         "${missing[@]}"
 fi
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DNNLITE_BUILD_FUZZERS=ON -DNNLITE_BUILD_TESTS=OFF -DNNLITE_BUILD_EXAMPLES=OFF \
     -DNNLITE_WITH_CUDA=OFF -DNNLITE_WITH_MPI=OFF -DNNLITE_WERROR=ON >/dev/null
 targets=(fuzz_safetensors fuzz_vocabulary fuzz_imdb_csv fuzz_imdb_archive)
+if [[ -n ${FUZZ_TARGETS:-} ]]; then read -r -a targets <<<"$FUZZ_TARGETS"; fi
+# -O2 (RelWithDebInfo): libFuzzer's advice for sanitized targets; -O0 ran 2-9x fewer inputs.
+limit=(-max_total_time="$seconds")
+[[ -n ${FUZZ_RUNS:-} ]] && limit=(-runs="$FUZZ_RUNS")
 cmake --build "$build" --target "${targets[@]}" --parallel "${NNLITE_JOBS:-2}"
 
 binary_of() {
@@ -57,9 +64,9 @@ for t in "${targets[@]}"; do
     corpus=$corpus_root/$t
     mkdir -p "$corpus"
     log=$build/$t.log
-    echo "==> $t: ${seconds}s from $(seeds_of "$t")"
+    echo "==> $t: ${limit[*]} from $(seeds_of "$t")"
     # -rss_limit_mb: a parser that allocates what the input declares fails here.
-    if ! "$(binary_of "$t")" $(dict_of "$t") -max_total_time="$seconds" -rss_limit_mb=2048 \
+    if ! "$(binary_of "$t")" $(dict_of "$t") "${limit[@]}" -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 "$corpus" "$(seeds_of "$t")" >"$log" 2>&1; then
         tail -n 60 "$log"
         echo "fuzz.sh: $t FAILED (log: $log)" >&2
