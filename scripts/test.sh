@@ -148,12 +148,12 @@ else
     echo "==> cuda stage skipped: no nvcc on this machine"
 fi
 
-begin_stage "tsan: thread-safety suite"
+begin_stage "tsan: thread-safety and thread-team suites"
 # ThreadSanitizer over the library's thread-safety contract (docs/threading.md): shared
-# inference from several threads, set_num_threads, parallel_for.
+# inference from several threads, set_num_threads, parallel_for, and the thread team itself.
 cmake --preset tsan -B "$build_root/tsan"
-cmake --build "$build_root/tsan" --target test_thread_safety --parallel "$jobs"
-ctest --test-dir "$build_root/tsan" -R '^test_thread_safety$' --output-on-failure \
+cmake --build "$build_root/tsan" --target test_thread_safety test_threads --parallel "$jobs"
+ctest --test-dir "$build_root/tsan" -R '^(test_thread_safety|test_threads)$' --output-on-failure \
     --no-tests=error --timeout 900
 end_stage
 

@@ -5,13 +5,23 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <nnlite/nnlite.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#if defined(__linux__) && !defined(__SANITIZE_THREAD__)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 using namespace nnlite;
 
@@ -32,22 +42,38 @@ TEST_CASE("NNLITE_NUM_THREADS sets the initial thread count") {
     }
 }
 
-TEST_CASE("set_num_threads changes num_threads and clamps to at least 1") {
+TEST_CASE("set_num_threads: below 1 is an error, above the available CPUs a clamp") {
     ThreadCountGuard guard;
-    set_num_threads(3);
-    CHECK(num_threads() == 3);
+    const int cpus = detail::available_cpus();
+    REQUIRE(cpus >= 1);
     set_num_threads(1);
     CHECK(num_threads() == 1);
-    set_num_threads(0);
-    CHECK(num_threads() == 1);
-    set_num_threads(-4);
-    CHECK(num_threads() == 1);
+    set_num_threads(3);
+    CHECK(num_threads() == std::min(3, cpus));
+    set_num_threads(cpus + 5);
+    CHECK(num_threads() == cpus);
+    set_num_threads(1);
+    CHECK_THROWS_WITH_AS(set_num_threads(0),
+                         "set_num_threads(0): the thread count must be at least 1", ValueError);
+    CHECK_THROWS_AS(set_num_threads(-4), ValueError);
+    CHECK(num_threads() == 1);  // a refused value changes nothing
+}
+
+TEST_CASE("NNLITE_NUM_THREADS: a whole number, clamped; anything else is ignored") {
+    CHECK(detail::threads_from_env(nullptr, 4) == 4);
+    CHECK(detail::threads_from_env("1", 4) == 1);
+    CHECK(detail::threads_from_env("3", 4) == 3);
+    CHECK(detail::threads_from_env("64", 4) == 4);
+    CHECK(detail::threads_from_env("99999999999999", 4) == 4);  // ignored (too long): default
+    for (const char* bad : {"", "0", "-1", "3x", " 2", "two", "2.5"}) {
+        CAPTURE(bad);
+        CHECK(detail::threads_from_env(bad, 4) == 4);
+    }
 }
 
 TEST_CASE("parallel_for covers every index exactly once") {
     ThreadCountGuard guard;
-    for (int threads : {1, 2, 3, 4, 7}) {
-        set_num_threads(threads);
+    for (std::size_t threads : {1u, 2u, 3u, 4u, 7u}) {
         for (std::size_t n : {0u, 1u, 2u, 7u, 9u, 100u, 1000u, 12345u}) {
             for (std::size_t grain : {0u, 1u, 3u, 16u, 1000u, 100000u}) {
                 CAPTURE(threads);
@@ -57,7 +83,7 @@ TEST_CASE("parallel_for covers every index exactly once") {
                 for (auto& h : hits) h = 0;
                 std::mutex m;
                 std::vector<std::pair<std::size_t, std::size_t>> chunks;
-                parallel_for(n, grain, [&](std::size_t b, std::size_t e) {
+                detail::parallel_for_on(threads, n, grain, [&](std::size_t b, std::size_t e) {
                     {
                         std::lock_guard<std::mutex> lock(m);
                         chunks.emplace_back(b, e);
@@ -67,7 +93,7 @@ TEST_CASE("parallel_for covers every index exactly once") {
                 bool all_once = true;
                 for (auto& h : hits) all_once = all_once && h.load() == 1;
                 CHECK(all_once);
-                CHECK(chunks.size() <= static_cast<std::size_t>(threads));
+                CHECK(chunks.size() <= threads);
                 if (n == 0) CHECK(chunks.empty());
                 for (auto [b, e] : chunks) {
                     CHECK(b < e);
@@ -81,12 +107,11 @@ TEST_CASE("parallel_for covers every index exactly once") {
 
 TEST_CASE("parallel_for uses several threads when the work is large enough") {
     ThreadCountGuard guard;
-    set_num_threads(4);
     std::atomic<int> calls{0};
-    parallel_for(4000, 100, [&](std::size_t, std::size_t) { ++calls; });
+    detail::parallel_for_on(4, 4000, 100, [&](std::size_t, std::size_t) { ++calls; });
     CHECK(calls.load() == 4);
     calls = 0;
-    parallel_for(150, 100, [&](std::size_t, std::size_t) { ++calls; });  // only one grain
+    detail::parallel_for_on(4, 150, 100, [&](std::size_t, std::size_t) { ++calls; });  // one grain
     CHECK(calls.load() == 1);
 }
 
@@ -97,12 +122,13 @@ TEST_CASE("an exception in any chunk reaches the caller after all chunks finishe
         CAPTURE(bad);
         std::atomic<std::size_t> done{0};
         CHECK_THROWS_WITH_AS(
-            parallel_for(1000, 10,
-                         [&](std::size_t b, std::size_t e) {
-                             if (bad >= b && bad < e)
-                                 throw std::runtime_error("chunk failed at " + std::to_string(bad));
-                             done += e - b;
-                         }),
+            detail::parallel_for_on(4, 1000, 10,
+                                    [&](std::size_t b, std::size_t e) {
+                                        if (bad >= b && bad < e)
+                                            throw std::runtime_error("chunk failed at " +
+                                                                     std::to_string(bad));
+                                        done += e - b;
+                                    }),
             doctest::Contains(("chunk failed at " + std::to_string(bad)).c_str()),
             std::runtime_error);
         CHECK(done.load() == 750);  // the three other chunks of 250 ran to completion
@@ -124,3 +150,100 @@ TEST_CASE("matmul gives the same result with 1 and 4 threads") {
     const auto four = ops::matmul(a, b).to_vector();
     CHECK(one == four);
 }
+
+TEST_CASE("the thread team runs chunks on two threads at once when two CPUs are there") {
+    if (detail::available_cpus() < 2) {
+        MESSAGE("skipped: one CPU available");
+        return;
+    }
+    // Chunk 0 waits (up to 5 s) for chunk 1 to start: both must be running at the same time.
+    for (int round = 0; round < 20; ++round) {
+        std::atomic<bool> second_started{false};
+        std::atomic<bool> overlapped{false};
+        std::thread::id ids[2];
+        detail::run_chunks(2, 2, [&](std::size_t i) {
+            ids[i] = std::this_thread::get_id();
+            if (i == 1) {
+                second_started = true;
+                return;
+            }
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+            while (!second_started && std::chrono::steady_clock::now() < until)
+                std::this_thread::yield();
+            overlapped = second_started.load();
+        });
+        CAPTURE(round);
+        CHECK(overlapped.load());
+        CHECK(ids[0] != ids[1]);
+    }
+}
+
+TEST_CASE("the thread team: many small tasks, nesting, callers on several threads") {
+    // 20,000 tiny tasks in a row: a lost wake-up would hang here, a reused task would miscount.
+    std::atomic<long> sum{0};
+    for (int r = 0; r < 20000; ++r)
+        detail::run_chunks(3, 2, [&](std::size_t i) { sum += static_cast<long>(i) + 1; });
+    CHECK(sum.load() == 20000L * 6);
+
+    // A parallel loop inside a chunk runs on that chunk's thread, completely.
+    std::atomic<long> inner{0};
+    detail::parallel_for_on(2, 100, 1, [&](std::size_t b, std::size_t e) {
+        detail::parallel_for_on(2, 1000, 1, [&](std::size_t ib, std::size_t ie) {
+            inner += static_cast<long>((ie - ib) * (e - b));
+        });
+    });
+    CHECK(inner.load() == 1000L * 100);
+
+    // Four threads at once: one holds the team, the others run their chunks themselves.
+    std::vector<std::thread> callers;
+    std::atomic<long> total{0};
+    for (int t = 0; t < 4; ++t)
+        callers.emplace_back([&] {
+            for (int r = 0; r < 500; ++r)
+                detail::parallel_for_on(2, 64, 1, [&](std::size_t b, std::size_t e) {
+                    total += static_cast<long>(e - b);
+                });
+        });
+    for (auto& c : callers) c.join();
+    CHECK(total.load() == 4L * 500 * 64);
+}
+
+#if defined(__SSE__) || defined(__x86_64__)
+TEST_CASE("team workers run with the caller's floating-point mode (flush-to-zero)") {
+    if (detail::available_cpus() < 2) {
+        MESSAGE("skipped: one CPU available");
+        return;
+    }
+    const unsigned saved = _mm_getcsr();
+    for (unsigned mode : {saved | 0x8040u, saved & ~0x8040u}) {  // FTZ | DAZ on, then off
+        _mm_setcsr(mode);
+        std::vector<unsigned> seen(8);
+        detail::run_chunks(8, 2, [&](std::size_t i) { seen[i] = _mm_getcsr() & 0x8040u; });
+        _mm_setcsr(saved);
+        for (unsigned s : seen) CHECK(s == (mode & 0x8040u));
+    }
+}
+#endif
+
+// Not under ThreadSanitizer, which does not support threads started after a multi-threaded
+// fork.
+#if defined(__linux__) && !defined(__SANITIZE_THREAD__)
+TEST_CASE("a child process after fork() gets a team of its own") {
+    // Use the team here first, so the child inherits one whose workers do not exist there.
+    std::atomic<int> n{0};
+    detail::run_chunks(4, 2, [&](std::size_t) { ++n; });
+    REQUIRE(n.load() == 4);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        alarm(10);  // a hang (waiting for the parent's workers) ends the child with SIGALRM
+        std::atomic<int> m{0};
+        for (int r = 0; r < 100; ++r) detail::run_chunks(4, 2, [&](std::size_t) { ++m; });
+        _exit(m.load() == 400 ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+#endif

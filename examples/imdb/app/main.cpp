@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     int threads = 0;
     app.add_option("--threads", threads,
-                   "worker threads (default: $NNLITE_NUM_THREADS or all cores)");
+                   "worker threads, at least 1 (default: $NNLITE_NUM_THREADS or every CPU this "
+                   "process may use; more than that are clamped to it)");
 
     std::string device = "cpu";
     auto add_device = [&](CLI::App* cmd) {
@@ -132,7 +133,12 @@ int main(int argc, char** argv) {
     // Line-buffered even into a log file or pipe, so progress shows up as it happens.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
-        if (threads > 0) nnlite::set_num_threads(threads);
+        if (app.count("--threads")) {
+            if (threads < 1)
+                throw nnlite::ValueError("--threads must be at least 1, got '" +
+                                         app.get_option("--threads")->results().back() + "'");
+            nnlite::set_num_threads(threads);  // clamped to the CPUs available
+        }
         const nnlite::Device dev = nnlite::Device::parse(device);
         // Checked before anything is read or written: a one-line explanation, exit 1.
         imdb::require_device(dev);

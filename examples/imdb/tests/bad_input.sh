@@ -175,6 +175,11 @@ cli_case cli_batch_zero "--batch-size must be from 1 to 1000000, got '0'" --batc
 cli_case cli_length_zero "--max-length must be from 1 to 1000000, got '0'" --max-length 0
 cli_case cli_epochs_zero "--epochs must be from 1 to 1000000, got '0'" --epochs 0
 cli_case cli_first_named "--epochs must be" --epochs 0 --lr nan
+RUN_TIMEOUT=20 expect_error cli_threads_zero "--threads must be at least 1, got '0'" \
+    --threads 0 train --data "$SYNTH_DATA" --out "$cases/cli_threads"
+RUN_TIMEOUT=20 expect_error cli_threads_negative "--threads must be at least 1, got '-2'" \
+    --threads=-2 train --data "$SYNTH_DATA" --out "$cases/cli_threads"
+[[ -e $cases/cli_threads ]] && fail "a refused --threads created the run directory"
 
 # A learning rate that overflows the weights: the run stops naming the epoch and step, before
 # any nan is saved; a resumed run keeps its model and checkpoint byte for byte.

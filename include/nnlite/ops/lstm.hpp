@@ -28,11 +28,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <memory>
 #include <numeric>
-#include <system_error>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -404,12 +401,13 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
 }
 
 /// The two directions of a bidirectional layer. Where the backend allows it
-/// (backend_traits<B>::concurrent_host_threads: the CPU), f0 and f1 run at the same time,
-/// f1 on a new thread, inside the backend's concurrent_scope (on the CPU: single-threaded
-/// BLAS, so the pair does not oversubscribe the cores). Otherwise, with one thread, or when
-/// no thread can be started, they run one after the other (a CUDA stream and cuBLAS handle
-/// must not be fed by two host threads at once, and the GPU already runs each step's
-/// kernels in parallel). An exception from either is rethrown here after both finished.
+/// (backend_traits<B>::concurrent_host_threads: the CPU), f0 and f1 run at the same time on
+/// the thread team (core/threads.hpp), inside the backend's concurrent_scope (on the CPU:
+/// single-threaded kernels and BLAS, so the pair does not oversubscribe the cores).
+/// Otherwise, with one thread, or when the team is busy with another caller's work, they
+/// run one after the other (a CUDA stream and cuBLAS handle must not be fed by two host
+/// threads at once, and the GPU already runs each step's kernels in parallel). An exception
+/// from either is rethrown here after both finished (f0's first).
 template <class B, class F0, class F1>
 void run_directions(F0&& f0, F1&& f1) {
     if constexpr (!backend_traits<B>::concurrent_host_threads) {
@@ -422,31 +420,7 @@ void run_directions(F0&& f0, F1&& f1) {
             return;
         }
         const typename backend_traits<B>::concurrent_scope concurrent;
-        std::exception_ptr err0, err1;
-        std::thread worker;
-        try {
-            worker = std::thread([&] {
-                try {
-                    f1();
-                } catch (...) {
-                    err1 = std::current_exception();
-                }
-            });
-        } catch (const std::system_error&) {
-            try {
-                f1();
-            } catch (...) {
-                err1 = std::current_exception();
-            }
-        }
-        try {
-            f0();
-        } catch (...) {
-            err0 = std::current_exception();
-        }
-        if (worker.joinable()) worker.join();
-        if (err0) std::rethrow_exception(err0);
-        if (err1) std::rethrow_exception(err1);
+        ::nnlite::detail::run_chunks(2, 2, [&](std::size_t i) { i == 0 ? f0() : f1(); });
     }
 }
 

@@ -27,9 +27,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <exception>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #if defined(__SSE__) || defined(__x86_64__)
@@ -38,6 +35,7 @@
 
 #include "nnlite/backend/cpu/gemm/simd.hpp"
 #include "nnlite/backend/cpu/isa.hpp"
+#include "nnlite/core/threads.hpp"
 
 namespace nnlite::cpu_gemm {
 
@@ -152,38 +150,13 @@ inline void micro_kernel(std::size_t kc, const float* ap, const float* bp, float
         }
 }
 
-/// Runs f(begin, end) over [0, n) in nt balanced chunks, chunk 0 on the caller, the others
-/// on new threads (or here, when no thread can be started); rethrows the first exception.
-/// The workers take the caller's floating-point mode (MXCSR: the LSTM's flush-to-zero
-/// scope), so subnormals cost them nothing more than the caller.
+/// Runs f(begin, end) over [0, n) in nt balanced chunks on the thread team
+/// (core/threads.hpp; the caller runs chunks too); rethrows the first exception. The
+/// workers take the caller's floating-point mode (MXCSR: the LSTM's flush-to-zero scope),
+/// so subnormals cost them nothing more than the caller.
 template <class F>
 void run_split(std::size_t n, std::size_t nt, F&& f) {
-    std::vector<std::exception_ptr> errors(nt);
-#if defined(__SSE__) || defined(__x86_64__)
-    const unsigned csr = _mm_getcsr();
-#endif
-    auto chunk = [&](std::size_t t) {
-#if defined(__SSE__) || defined(__x86_64__)
-        if (t > 0) _mm_setcsr(csr);
-#endif
-        try {
-            f(t * n / nt, (t + 1) * n / nt);
-        } catch (...) {
-            errors[t] = std::current_exception();
-        }
-    };
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < nt; ++t) {
-        try {
-            pool.emplace_back(chunk, t);
-        } catch (const std::system_error&) {
-            chunk(t);
-        }
-    }
-    chunk(0);
-    for (auto& th : pool) th.join();
-    for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
+    ::nnlite::detail::run_chunks(nt, nt, [&](std::size_t t) { f(t * n / nt, (t + 1) * n / nt); });
 }
 
 /// The calling thread's A-packing buffer (grown as needed, reused across calls).
