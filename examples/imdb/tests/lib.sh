@@ -116,8 +116,9 @@ real_data() {
     fi
 }
 
-# start_server MODEL_DIR: `imdb_example serve` in the background on a free port for
-# $lifetime seconds (--max-seconds); sets $port, $base and $server_pid once /healthz answers.
+# start_server MODEL_DIR [SERVE_OPTION...]: `imdb_example serve` in the background on a free
+# port for $lifetime seconds (--max-seconds); sets $port, $base and $server_pid once /healthz
+# answers.
 # Retries on the rare race for the port. The caller kills $server_pid on exit (cleanup).
 server_pid=""
 cleanup() {
@@ -125,11 +126,12 @@ cleanup() {
 }
 trap cleanup EXIT
 start_server() {
-    local attempt
+    local model=$1 attempt
+    shift
     for attempt in 1 2 3 4 5; do
         port=$((20000 + (RANDOM * 7 + $$) % 40000))
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue  # taken
-        "$IMDB" serve --model "$1" --port "$port" --max-seconds "$lifetime" \
+        "$IMDB" serve --model "$model" --port "$port" --max-seconds "$lifetime" "$@" \
             >"$WORK/serve.out" 2>"$WORK/serve.err" &
         server_pid=$!
         base="http://127.0.0.1:$port"

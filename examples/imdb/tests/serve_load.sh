@@ -18,27 +18,7 @@ duration=${IMDB_LOAD_SECONDS:-10}
 lifetime=$((duration + 40))
 
 # A small queue and short deadlines so that the limits are reached in a few seconds.
-start_server_with() {
-    local attempt
-    for attempt in 1 2 3 4 5; do
-        port=$((20000 + (RANDOM * 7 + $$) % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-        "$IMDB" serve --model "$SYNTH_RUN" --port "$port" --max-seconds "$lifetime" "$@" \
-            >"$WORK/serve.out" 2>"$WORK/serve.err" &
-        server_pid=$!
-        base="http://127.0.0.1:$port"
-        for ((i = 0; i < 100; i++)); do
-            curl -fsS "$base/healthz" >/dev/null 2>&1 && return 0
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        grep -q "cannot listen" "$WORK/serve.err" && continue
-        cat "$WORK/serve.out" "$WORK/serve.err" >&2
-        fail "server did not come up"
-    done
-    fail "no free port found"
-}
-start_server_with --max-queue 16 --max-texts 16 --header-timeout-ms 2000 \
+start_server "$SYNTH_RUN" --max-queue 16 --max-texts 16 --header-timeout-ms 2000 \
     --request-timeout-ms 3000 --http-threads 64
 pass "serve started on port $port"
 rss_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server_pid/status"; }

@@ -60,6 +60,33 @@ enum class GradReduce { average, sum };
 /// PyTorch DistributedDataParallel's default bucket size.
 inline constexpr std::size_t default_bucket_cap_bytes = std::size_t{25} << 20;
 
+namespace detail {
+/// The bucket layout both bucketers use (GradientBucketer here, NcclGradientBucketer in
+/// nccl.cuh): the parameters that require grad, in order, packed into buckets of at most
+/// bucket_cap_bytes (a larger tensor alone). Bucket needs `slots` (of {param, offset}) and
+/// `numel`; returns the total number of elements. `who` names the caller in errors.
+template <class T, class Bucket, class Tensors>
+std::size_t plan_buckets(const char* who, const Tensors& params, std::size_t bucket_cap_bytes,
+                         std::vector<Bucket>& buckets) {
+    check<ValueError>(bucket_cap_bytes >= sizeof(T), who,
+                      ": bucket_cap_bytes must be at least one element (", sizeof(T),
+                      " bytes), got ", bucket_cap_bytes);
+    const std::size_t cap = bucket_cap_bytes / sizeof(T);
+    std::size_t total = 0;
+    for (auto& p : params) {
+        if (!p.defined() || !p.requires_grad()) continue;
+        const std::size_t n = p.numel();
+        if (buckets.empty() || (buckets.back().numel > 0 && buckets.back().numel + n > cap))
+            buckets.emplace_back();
+        Bucket& b = buckets.back();
+        b.slots.push_back({p, b.numel});
+        b.numel += n;
+        total += n;
+    }
+    return total;
+}
+}  // namespace detail
+
 template <class T = float, class B = cpu>
 class GradientBucketer {
   public:
@@ -70,20 +97,8 @@ class GradientBucketer {
     /// at start-up with check_same_model (consistency.hpp).
     explicit GradientBucketer(std::vector<tensor_type> params,
                               std::size_t bucket_cap_bytes = default_bucket_cap_bytes) {
-        check<ValueError>(bucket_cap_bytes >= sizeof(T),
-                          "GradientBucketer: bucket_cap_bytes must be at least one element (",
-                          sizeof(T), " bytes), got ", bucket_cap_bytes);
-        const std::size_t cap = bucket_cap_bytes / sizeof(T);
-        for (auto& p : params) {
-            if (!p.defined() || !p.requires_grad()) continue;
-            const std::size_t n = p.numel();
-            if (buckets_.empty() || (buckets_.back().numel > 0 && buckets_.back().numel + n > cap))
-                buckets_.emplace_back();
-            Bucket& b = buckets_.back();
-            b.slots.push_back({p, b.numel});
-            b.numel += n;
-            total_numel_ += n;
-        }
+        total_numel_ =
+            detail::plan_buckets<T>("GradientBucketer", params, bucket_cap_bytes, buckets_);
         for (auto& b : buckets_) b.host.resize(b.numel);
     }
 

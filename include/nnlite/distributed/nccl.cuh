@@ -273,20 +273,8 @@ class NcclGradientBucketer {
     NcclGradientBucketer(const NcclCommunicator& nccl, std::vector<tensor_type> params,
                          std::size_t bucket_cap_bytes = default_bucket_cap_bytes)
         : nccl_(&nccl) {
-        check<ValueError>(bucket_cap_bytes >= sizeof(T),
-                          "NcclGradientBucketer: bucket_cap_bytes must be at least one element (",
-                          sizeof(T), " bytes), got ", bucket_cap_bytes);
-        const std::size_t cap = bucket_cap_bytes / sizeof(T);
-        for (auto& p : params) {
-            if (!p.defined() || !p.requires_grad()) continue;
-            const std::size_t n = p.numel();
-            if (buckets_.empty() || (buckets_.back().numel > 0 && buckets_.back().numel + n > cap))
-                buckets_.emplace_back();
-            Bucket& b = buckets_.back();
-            b.slots.push_back({p, b.numel});
-            b.numel += n;
-            total_numel_ += n;
-        }
+        total_numel_ =
+            detail::plan_buckets<T>("NcclGradientBucketer", params, bucket_cap_bytes, buckets_);
         for (auto& b : buckets_) b.device = cuda::allocate<T>(b.numel);
     }
 
