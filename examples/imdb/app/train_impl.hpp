@@ -29,6 +29,7 @@
 #include "app/commands.hpp"
 #include "app/distributed_training.hpp"
 #include "app/progress.hpp"
+#include "app/test_hooks.hpp"
 #include "app/training_data.hpp"
 #include "model/classifier.hpp"
 #include "model/inference.hpp"
@@ -65,6 +66,26 @@ std::unique_ptr<nnlite::optim::Optimizer<float, B>> make_optimizer(
         params, optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
 }
 
+/// Writes one safetensors file of the run directory atomically; `epoch` is the epoch it
+/// belongs to (for the test hook that pauses inside the write, test_hooks.hpp).
+inline void write_run_file(const nnlite::io::SafetensorsWriter& w, const std::string& path,
+                           int epoch) {
+    nnlite::io::AtomicFileWriter out(path);
+    w.write(out);
+    test_hooks::pause_before_commit(path, out.temp_path(), epoch);
+    out.commit();
+}
+
+/// model.safetensors: the weights after `epoch` (the same bytes as io::save with an
+/// "epoch" metadata entry).
+template <class B>
+void save_model(const std::string& path, SentimentModel<B>& model, int epoch) {
+    nnlite::io::SafetensorsWriter w;
+    for (const auto& kv : model.state_dict()) w.add(kv.first, kv.second);
+    w.set_metadata("epoch", std::to_string(epoch));
+    write_run_file(w, path, epoch);
+}
+
 /// Everything a resumed run needs, in one atomically written file (host copies of the
 /// tensors: a checkpoint written on one device resumes on the other).
 template <class B>
@@ -88,7 +109,7 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
     const auto& dg = model.dropout_generator();
     w.set_metadata("dropout_generator",
                    std::to_string(dg.seed()) + " " + std::to_string(dg.offset()));
-    w.write(path);
+    write_run_file(w, path, epoch);
 }
 
 template <class TD>
@@ -367,9 +388,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         const bool improved = val.accuracy > best_val;
         if (improved) {
             best_val = val.accuracy;
-            if (root)
-                nnlite::io::save((dir / RunFiles::model).string(), model.state_dict(),
-                                 {{"epoch", std::to_string(epoch + 1)}});
+            if (root) save_model((dir / RunFiles::model).string(), model, epoch + 1);
         }
         if (early) early->step(val.accuracy);
         history.push_back(rec);
