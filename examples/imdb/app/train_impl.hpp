@@ -94,7 +94,7 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
                      const nnlite::optim::ReduceLROnPlateau<float, B>& plateau,
                      const nnlite::optim::EarlyStopping* early,
                      const nnlite::Generator& shuffle_gen, int epoch, double best_val_accuracy,
-                     const std::string& data_fingerprint) {
+                     int best_epoch, const std::string& data_fingerprint) {
     nnlite::io::SafetensorsWriter w;
     for (const auto& kv : model.state_dict()) w.add("model." + kv.first, kv.second);
     for (const auto& kv : opt.state_dict()) w.add("optimizer." + kv.first, kv.second);
@@ -104,6 +104,7 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
     w.set_metadata("epoch", std::to_string(epoch));
     w.set_metadata("data_fingerprint", data_fingerprint);
     w.set_metadata("best_val_accuracy", nlohmann::json(best_val_accuracy).dump());
+    w.set_metadata("best_epoch", std::to_string(best_epoch));
     w.set_metadata("shuffle_generator",
                    std::to_string(shuffle_gen.seed()) + " " + std::to_string(shuffle_gen.offset()));
     const auto& dg = model.dropout_generator();
@@ -183,7 +184,21 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     const std::string config_path = (dir / RunFiles::config).string();
     bool epochs_changed = false;
     if (root) prepare_run_folder(dir, run_dir);
+    const std::string model_path = (dir / RunFiles::model).string();
+    // model.safetensors is written after the checkpoint of its epoch (below), so a run never
+    // leaves one without a checkpoint; an older imdb_example killed inside its first epoch,
+    // or a deleted checkpoint, did. Such a folder can be neither continued nor overwritten:
+    // both ways say so, with the same way out.
+    const std::string model_without_checkpoint =
+        "'" + run_dir + "' holds a trained model (" + RunFiles::model +
+        ") but no checkpoint to continue it from (a run stopped before its first checkpoint "
+        "by an older imdb_example, or a deleted checkpoint); train again with --out NEW_DIR, "
+        "or delete " +
+        model_path + " to start over in '" + run_dir + "'";
     if (args.resume) {
+        if (!fs::exists(ckpt_path) && fs::exists(model_path))
+            throw nnlite::IoError("--resume: " + ckpt_path +
+                                  " does not exist: " + model_without_checkpoint);
         check<nnlite::IoError>(
             fs::exists(ckpt_path), "--resume: ", ckpt_path,
             " does not exist (nothing to resume; start a new run without --resume)");
@@ -195,13 +210,16 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
                         cfg.preset.c_str(), cfg.epochs);
     } else {
         // Trained weights are never overwritten by a new run; a directory left by a run that
-        // died before its first epoch (config and vocabulary only) may be reused.
-        for (const char* f : {RunFiles::checkpoint, RunFiles::model})
-            if (root)
-                check<nnlite::IoError>(!fs::exists(dir / f), "run directory '", run_dir,
-                                       "' already holds a trained model (", f,
-                                       "); pass --resume to continue it or --out to choose a new "
-                                       "directory");
+        // died before its first checkpoint (config, vocabulary, metrics, temp files) may be
+        // reused.
+        if (root) {
+            check<nnlite::IoError>(!fs::exists(ckpt_path), "run directory '", run_dir,
+                                   "' already holds a trained model (", RunFiles::checkpoint,
+                                   "); pass --resume to continue it or --out to choose a new "
+                                   "directory");
+            check<nnlite::IoError>(!fs::exists(model_path), "run directory ",
+                                   model_without_checkpoint);
+        }
     }
     cfg.validate();
 
@@ -253,6 +271,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     nnlite::Generator shuffle_gen(cfg.seed + 1);
     int start_epoch = 0;
     double best_val = -1.0;
+    int best_epoch = 0;  // the epoch model.safetensors holds (0: none yet)
     std::vector<EpochRecord> history;
     if (args.resume) {
         auto f = nnlite::io::SafetensorsFile::open(ckpt_path);
@@ -267,6 +286,31 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
                                        "'");
         start_epoch = std::stoi(md.at("epoch"));
         best_val = nlohmann::json::parse(md.at("best_val_accuracy")).get<double>();
+        // (checkpoints from before best_epoch was recorded wrote model.safetensors first)
+        best_epoch = md.count("best_epoch") ? std::stoi(md.at("best_epoch")) : -1;
+        if (root && best_epoch == start_epoch) {
+            // The checkpoint's epoch was the best so far: a run stopped between writing the
+            // checkpoint and model.safetensors left the older model (or none); the
+            // checkpoint's weights are the best ones, written as that epoch would have.
+            bool current = false;
+            try {
+                const auto mm = nnlite::io::SafetensorsFile::open(model_path).metadata();
+                current = mm.count("epoch") && mm.at("epoch") == std::to_string(start_epoch);
+            } catch (const nnlite::Error&) {  // missing (or unreadable): rewritten
+            }
+            if (!current) {
+                save_model(model_path, model, start_epoch);
+                std::printf(
+                    "%s: the run stopped before saving epoch %d's weights; written from "
+                    "the checkpoint\n",
+                    model_path.c_str(), start_epoch);
+            }
+        }
+        if (root)
+            check<nnlite::IoError>(fs::exists(model_path), "--resume: ", model_path,
+                                   " (the best weights so far) is missing; ", ckpt_path,
+                                   " cannot rebuild it (it holds epoch ", start_epoch,
+                                   ", the best was epoch ", best_epoch, ")");
         restore_generator(shuffle_gen, md.at("shuffle_generator"), ckpt_path);
         restore_generator(model.dropout_generator(), md.at("dropout_generator"), ckpt_path);
         if (root) history = read_metrics(metrics_path, start_epoch);
@@ -388,16 +432,20 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         const bool improved = val.accuracy > best_val;
         if (improved) {
             best_val = val.accuracy;
-            if (root) save_model((dir / RunFiles::model).string(), model, epoch + 1);
+            best_epoch = epoch + 1;
         }
         if (early) early->step(val.accuracy);
         history.push_back(rec);
         if (!root) continue;
-        // Checkpoint first, then the metrics line: a crash in between leaves a metrics file
-        // that resume trims back to the checkpoint's epoch.
-        save_checkpoint(ckpt_path, model, *opt, plateau, early.get(), shuffle_gen, epoch + 1,
-                        best_val, data.fingerprint);
+        // In this order, so that a kill at any moment leaves a folder that --resume (a
+        // checkpoint exists) or a new run (none yet) accepts: the metrics line first (resume
+        // trims lines past the checkpoint's epoch), then the checkpoint, then the best model,
+        // which thus never runs ahead of a checkpoint (resume rewrites it from the
+        // checkpoint when the run stopped before it was saved).
         write_metrics(metrics_path, history);
+        save_checkpoint(ckpt_path, model, *opt, plateau, early.get(), shuffle_gen, epoch + 1,
+                        best_val, best_epoch, data.fingerprint);
+        if (improved) save_model(model_path, model, epoch + 1);
         std::printf("epoch %d: validation loss %.4f  accuracy %.2f%%%s  lr %.2g\n", epoch + 1,
                     val.loss, 100 * val.accuracy, improved ? "  (best so far, saved)" : "",
                     rec.learning_rate);
@@ -408,7 +456,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
 
     // ---- final test report with the best-on-validation weights -----------------------
     // (rank 0 reads the file it wrote and sends the weights: no shared filesystem needed)
-    if (root) model.load_state_dict(nnlite::io::load<float, B>((dir / RunFiles::model).string()));
+    if (root) model.load_state_dict(nnlite::io::load<float, B>(model_path));
     ranks.broadcast(model);
     const double train_seconds = std::chrono::duration<double>(clock::now() - t_start).count();
     const auto t_test = clock::now();

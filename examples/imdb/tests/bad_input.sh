@@ -147,6 +147,18 @@ ls -A "$cases/leftovers" | grep -q '\.tmp-' && fail "temp leftovers were not rem
 grep -q "removed $cases/leftovers/.model.safetensors.tmp-4242-0-123456" "$WORK/leftovers_resume.out" ||
     fail "the removal of temp leftovers was not said on stdout"
 pass "temp leftovers removed and reported"
+# A model without a checkpoint (an older imdb_example killed in its first epoch, or a deleted
+# checkpoint): neither continued nor overwritten, both errors giving the same way out.
+copy_model no_checkpoint && rm "$cases/no_checkpoint/checkpoint.safetensors"
+sums=$(checksums "$cases/no_checkpoint")
+way_out="or delete $cases/no_checkpoint/model.safetensors to start over"
+expect_error model_no_checkpoint_train "$way_out" \
+    train --data "$SYNTH_DATA" --out "$cases/no_checkpoint" --epochs 1
+expect_error model_no_checkpoint_resume "$way_out" \
+    train --resume --data "$SYNTH_DATA" --out "$cases/no_checkpoint"
+grep -q "pass --resume" "$WORK/model_no_checkpoint_train.err" && fail "train points to --resume, which cannot work here"
+[[ $(checksums "$cases/no_checkpoint") == "$sums" ]] || fail "a refused train changed the model folder"
+pass "a model without a checkpoint: both refusals name the same way out; nothing changed"
 mkdir -p "$cases/fresh"
 expect_error resume_no_checkpoint "checkpoint.safetensors does not exist" \
     train --resume --data "$SYNTH_DATA" --out "$cases/fresh"
