@@ -418,8 +418,13 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         if (root) progress.finish(rec.train_loss, rec.train_accuracy);
 
         // every rank needs the validation loss: the scheduler and early stopping must agree
-        const auto val =
-            score(predict_shared(ranks, model, data.val_ids, seq, false), data.val_labels);
+        const auto val_probs = predict_shared(ranks, model, data.val_ids, seq, false);
+        // (finite but huge weights give nan probabilities, which nnlite::metrics refuses
+        // with a message about probabilities: the same stop as a non-finite loss instead)
+        const bool probs_finite = std::all_of(val_probs.begin(), val_probs.end(),
+                                              [](double p) { return std::isfinite(p); });
+        const auto val = probs_finite ? score(val_probs, data.val_labels)
+                                      : Scores{std::numeric_limits<double>::quiet_NaN(), 0.0};
         check<nnlite::Error>(std::isfinite(val.loss), "epoch ", epoch + 1,
                              ": the validation loss is not finite (", val.loss,
                              "); training stopped. ", run_dir,
