@@ -28,6 +28,7 @@
 
 #include "app/commands.hpp"
 #include "app/distributed_training.hpp"
+#include "app/nonfinite_steps.hpp"
 #include "app/progress.hpp"
 #include "app/test_hooks.hpp"
 #include "app/training_data.hpp"
@@ -50,9 +51,9 @@ std::vector<EpochRecord> read_metrics(const std::string& path, int up_to_epoch);
 void write_metrics(const std::string& path, const std::vector<EpochRecord>& history);
 /// Restores a generator from the "seed offset" text a checkpoint holds.
 void restore_generator(nnlite::Generator& g, const std::string& text, const std::string& path);
-/// A resumed run keeps the settings saved in its config.json; only --epochs may change
-/// (to extend the run). Any other setting given on the command line that differs from the
-/// saved one is an error rather than silently ignored.
+/// A resumed run keeps the settings saved in its config.json; only --epochs (to extend the
+/// run) and --skip-nonfinite may change. Any other setting given on the command line that differs
+/// from the saved one is an error rather than silently ignored.
 Config resumed_config(Config saved, const TrainArgs& args, const std::string& config_path);
 
 template <class B>
@@ -94,7 +95,8 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
                      const nnlite::optim::ReduceLROnPlateau<float, B>& plateau,
                      const nnlite::optim::EarlyStopping* early,
                      const nnlite::Generator& shuffle_gen, int epoch, double best_val_accuracy,
-                     int best_epoch, const std::string& data_fingerprint) {
+                     int best_epoch, std::int64_t skipped_steps,
+                     const std::string& data_fingerprint) {
     nnlite::io::SafetensorsWriter w;
     for (const auto& kv : model.state_dict()) w.add("model." + kv.first, kv.second);
     for (const auto& kv : opt.state_dict()) w.add("optimizer." + kv.first, kv.second);
@@ -105,6 +107,7 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
     w.set_metadata("data_fingerprint", data_fingerprint);
     w.set_metadata("best_val_accuracy", nlohmann::json(best_val_accuracy).dump());
     w.set_metadata("best_epoch", std::to_string(best_epoch));
+    w.set_metadata("skipped_steps", std::to_string(skipped_steps));
     w.set_metadata("shuffle_generator",
                    std::to_string(shuffle_gen.seed()) + " " + std::to_string(shuffle_gen.offset()));
     const auto& dg = model.dropout_generator();
@@ -182,7 +185,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     const std::string ckpt_path = (dir / RunFiles::checkpoint).string();
     const std::string metrics_path = (dir / RunFiles::metrics).string();
     const std::string config_path = (dir / RunFiles::config).string();
-    bool epochs_changed = false;
+    bool settings_changed = false;  // --epochs or --skip-nonfinite on --resume
     if (root) prepare_run_folder(dir, run_dir);
     const std::string model_path = (dir / RunFiles::model).string();
     // model.safetensors is written after the checkpoint of its epoch (below), so a run never
@@ -204,7 +207,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
             " does not exist (nothing to resume; start a new run without --resume)");
         const Config saved = read_config(config_path);
         cfg = resumed_config(saved, args, config_path);
-        epochs_changed = cfg.epochs != saved.epochs;
+        settings_changed = cfg.to_json() != saved.to_json();
         if (root)
             std::printf("resuming %s (preset %s, %zu epochs)\n", run_dir.c_str(),
                         cfg.preset.c_str(), cfg.epochs);
@@ -245,7 +248,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
             ", the run has ", saved, "); resume with the same --data and --limit-*");
     }
     // (a resume that extends the run records its new length only once the data has loaded)
-    if (root && (!args.resume || epochs_changed))
+    if (root && (!args.resume || settings_changed))
         write_text_file(config_path, cfg.to_json().dump(2) + "\n");
     if (root)
         std::printf("%s\nvocabulary: %zu tokens   loading + tokenizing took %.1f s\n",
@@ -271,7 +274,8 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     nnlite::Generator shuffle_gen(cfg.seed + 1);
     int start_epoch = 0;
     double best_val = -1.0;
-    int best_epoch = 0;  // the epoch model.safetensors holds (0: none yet)
+    int best_epoch = 0;               // the epoch model.safetensors holds (0: none yet)
+    std::int64_t skipped_before = 0;  // non-finite steps skipped before a resume
     std::vector<EpochRecord> history;
     if (args.resume) {
         auto f = nnlite::io::SafetensorsFile::open(ckpt_path);
@@ -288,6 +292,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         best_val = nlohmann::json::parse(md.at("best_val_accuracy")).get<double>();
         // (checkpoints from before best_epoch was recorded wrote model.safetensors first)
         best_epoch = md.count("best_epoch") ? std::stoi(md.at("best_epoch")) : -1;
+        if (md.count("skipped_steps")) skipped_before = std::stoll(md.at("skipped_steps"));
         if (root && best_epoch == start_epoch) {
             // The checkpoint's epoch was the best so far: a run stopped between writing the
             // checkpoint and model.safetensors left the older model (or none); the
@@ -336,6 +341,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     // (often a log): print plain lines there.
     const bool tty = stdout_is_tty() && !launched_by_mpi();
     bool stopped_early = false;
+    NonFiniteSteps nonfinite(cfg.skip_nonfinite, skipped_before, run_dir);
     for (int epoch = start_epoch; epoch < static_cast<int>(cfg.epochs); ++epoch) {
         if (early && early->should_stop()) {
             stopped_early = true;
@@ -349,11 +355,14 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         double loss_sum = 0;
         std::size_t seen = 0, correct = 0, done = 0;
         std::size_t global_seen = 0;
+        nonfinite.start_epoch();
         for (const auto& global_idx : batches) {
             // This rank's slice; the loss is its sum over the slice / the GLOBAL batch size,
             // so the gradients summed over the ranks are the 1-process mean-loss gradient.
             const auto idx = ranks.distributed() ? ranks.slice_of(global_idx) : global_idx;
             opt->zero_grad(true);
+            double step_loss = 0;  // this rank's loss summed over its reviews of the batch
+            std::size_t step_correct = 0;
             if (!idx.empty()) {
                 auto batch = nnlite::text::pad_batch(data.train_ids, idx, seq);
                 std::vector<float> target_values(idx.size());
@@ -365,38 +374,47 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
                 const auto reduction = ranks.distributed() ? nnlite::ops::Reduction::sum
                                                            : nnlite::ops::Reduction::mean;
                 auto loss = nnlite::ops::bce_with_logits(logits, targets, reduction);
+                if (test_hooks::nonfinite_loss(epoch + 1, done + 1, ranks.rank()))
+                    loss = loss + std::numeric_limits<float>::quiet_NaN();
                 if (ranks.distributed())
                     (loss * (1.f / static_cast<float>(global_idx.size()))).backward();
                 else
                     loss.backward();
                 const auto lv = logits.to_vector();
                 for (std::size_t i = 0; i < idx.size(); ++i)
-                    correct += (lv[i] >= 0.f) == (data.train_labels[idx[i]] == 1);
-                loss_sum += static_cast<double>(loss.item()) *
+                    step_correct += (lv[i] >= 0.f) == (data.train_labels[idx[i]] == 1);
+                step_loss = static_cast<double>(loss.item()) *
                             (ranks.distributed() ? 1.0 : static_cast<double>(idx.size()));
-                seen += idx.size();
             }
             grad_sync.allreduce();  // every rank, even with an empty slice
-            // The global norm (the same on every rank after the allreduce); clip 0 = off
-            // only measures it. A non-finite loss or norm ends the run before the step, so
-            // no nan reaches the weights, the best model or the checkpoint.
+            // The loss of the whole global batch and the global gradient norm (after the
+            // allreduce): the same numbers on every rank, so every rank takes the same
+            // decision below. clip 0 = off only measures the norm. A non-finite loss or norm
+            // never reaches the weights: the step is skipped (--skip-nonfinite) or the run
+            // stops, before the optimizer step.
+            double batch_loss = step_loss;
+            if (ranks.distributed()) {
+                std::vector<double> sum{step_loss};
+                ranks.allreduce_sum(sum);
+                batch_loss = sum[0];
+            }
+            batch_loss /= static_cast<double>(global_idx.size());
             const double grad_norm = nnlite::nn::clip_grad_norm(
                 params, cfg.clip > 0 ? cfg.clip : std::numeric_limits<double>::infinity());
-            const auto stop_nonfinite = [&](const char* what, double value) {
-                throw nnlite::Error("epoch " + std::to_string(epoch + 1) + ", step " +
-                                    std::to_string(done + 1) + ": the " + what +
-                                    " is not finite (" + std::to_string(value) +
-                                    "); training stopped (lower --lr?). " + run_dir +
-                                    " keeps its last saved model and checkpoint");
-            };
-            if (!ranks.distributed() && !std::isfinite(loss_sum))
-                stop_nonfinite("training loss", loss_sum);
-            if (!std::isfinite(grad_norm)) stop_nonfinite("gradient norm", grad_norm);
-            opt->step();
+            ++done;
             global_seen += global_idx.size();
+            if (nonfinite.skip(epoch + 1, done, batch_loss, grad_norm)) {
+                opt->zero_grad(true);  // no update; nothing of the step is kept
+                if (root) progress.message(nonfinite.warning());
+                continue;
+            }
+            opt->step();
+            loss_sum += step_loss;
+            correct += step_correct;
+            seen += idx.size();
             // rank 0's running loss/accuracy (its slices); the epoch line has all ranks'
             if (root)
-                progress.update(++done, global_seen,
+                progress.update(done, global_seen,
                                 loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1)),
                                 static_cast<double>(correct) /
                                     static_cast<double>(std::max<std::size_t>(seen, 1)));
@@ -434,6 +452,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         plateau.step(val.loss);
         rec.learning_rate = opt->lr();
         rec.seconds = progress.seconds();
+        rec.skipped_steps = nonfinite.in_epoch();
         const bool improved = val.accuracy > best_val;
         if (improved) {
             best_val = val.accuracy;
@@ -449,11 +468,16 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         // checkpoint when the run stopped before it was saved).
         write_metrics(metrics_path, history);
         save_checkpoint(ckpt_path, model, *opt, plateau, early.get(), shuffle_gen, epoch + 1,
-                        best_val, best_epoch, data.fingerprint);
+                        best_val, best_epoch, nonfinite.total(), data.fingerprint);
         if (improved) save_model(model_path, model, epoch + 1);
-        std::printf("epoch %d: validation loss %.4f  accuracy %.2f%%%s  lr %.2g\n", epoch + 1,
+        std::string skipped;
+        if (cfg.skip_nonfinite > 0)
+            skipped = "  non-finite steps skipped: " + std::to_string(nonfinite.in_epoch()) + " (" +
+                      std::to_string(nonfinite.total()) + " of at most " +
+                      std::to_string(nonfinite.allowed()) + " in the run)";
+        std::printf("epoch %d: validation loss %.4f  accuracy %.2f%%%s  lr %.2g%s\n", epoch + 1,
                     val.loss, 100 * val.accuracy, improved ? "  (best so far, saved)" : "",
-                    rec.learning_rate);
+                    rec.learning_rate, skipped.c_str());
     }
     if (root && (stopped_early || (early && early->should_stop())))
         std::printf("early stopping: no validation improvement for %lld epochs\n",

@@ -103,6 +103,7 @@ config_case negative_hidden hidden_size -64 "key 'hidden_size': must be a non-ne
 config_case fraction_layers num_layers 1.5 "key 'num_layers': must be a non-negative integer, got 1.5"
 config_case null_lr lr null "key 'lr'"
 config_case zero_hidden hidden_size 0 "at least 1"
+config_case negative_skip skip_nonfinite -1 "skip_nonfinite must be >= 0, got -1"
 copy_model truncated && head -c 300 "$model/model.safetensors" >"$cases/truncated/model.safetensors"
 expect_error model_truncated "truncated/model.safetensors" predict --model "$cases/truncated" "good"
 grep -q "does not match" "$WORK/model_truncated.err" && fail "a corrupt file is reported as a config mismatch"
@@ -186,6 +187,7 @@ cli_case cli_lr_inf "--lr must be a positive finite number, got 'inf'" --lr inf
 cli_case cli_batch_zero "--batch-size must be from 1 to 1000000, got '0'" --batch-size 0
 cli_case cli_length_zero "--max-length must be from 1 to 1000000, got '0'" --max-length 0
 cli_case cli_epochs_zero "--epochs must be from 1 to 1000000, got '0'" --epochs 0
+cli_case cli_skip_negative "--skip-nonfinite must be a count >= 0, got '-1'" --skip-nonfinite=-1
 cli_case cli_first_named "--epochs must be" --epochs 0 --lr nan
 
 # A learning rate that overflows the weights: the run stops naming the epoch and step, before
