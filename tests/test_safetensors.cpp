@@ -444,6 +444,43 @@ TEST_CASE("writes are atomic: a failed write leaves the old file and no temporar
     }
 }
 
+TEST_CASE("write(AtomicFileWriter&): the file replaces the old one only at commit") {
+    TempDir dir;
+    const auto path = dir.file("model.safetensors");
+    io::SafetensorsWriter first;
+    first.add("w", Tensor<float>::from({1.f, 2.f}));
+    first.write(path);
+    const std::string old_bytes = read_bytes(path);
+
+    io::SafetensorsWriter second;
+    second.add("w", Tensor<float>::from({3.f, 4.f, 5.f}));
+    second.set_metadata("epoch", "2");
+    std::string temp;
+    bool dropped = false;
+    {
+        io::AtomicFileWriter out(path);
+        second.write(out);
+        temp = out.temp_path();
+        // written but not committed: the old file is still there, the new one complete
+        CHECK(read_bytes(path) == old_bytes);
+        CHECK(io::SafetensorsFile::open(temp).get<float>("w").to_vector() ==
+              std::vector<float>{3.f, 4.f, 5.f});
+        SUBCASE("committed: the same bytes as write(path)") {
+            out.commit();
+            const std::string committed = read_bytes(path);
+            second.write(dir.file("direct.safetensors"));
+            CHECK(committed == read_bytes(dir.file("direct.safetensors")));
+            fs::remove(dir.file("direct.safetensors"));
+        }
+        SUBCASE("dropped: the old file stays") {
+            dropped = true;
+        }
+    }
+    if (dropped) CHECK(read_bytes(path) == old_bytes);
+    CHECK(!fs::exists(temp));
+    CHECK(dir.entries() == std::vector<std::string>{"model.safetensors"});
+}
+
 TEST_CASE("files that cannot be opened are IoErrors naming the file") {
     TempDir dir;
     const auto missing = dir.file("missing.safetensors");

@@ -255,6 +255,7 @@ void Config::validate() const {
                       "weight_decay, clip, patience and plateau_patience must be >= 0");
     check<ValueError>(plateau_factor > 0.0 && plateau_factor < 1.0,
                       "plateau_factor must be in (0, 1)");
+    check<ValueError>(skip_nonfinite >= 0, "skip_nonfinite must be >= 0, got ", skip_nonfinite);
 }
 
 }  // namespace imdb

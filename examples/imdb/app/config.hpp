@@ -71,6 +71,7 @@ struct Pooling {
     X(std::int64_t, patience, 3)           /* early stopping on validation accuracy (0 = off) */\
     X(double, plateau_factor, 0.5)         /* ReduceLROnPlateau on validation loss */          \
     X(std::int64_t, plateau_patience, 0)                                                       \
+    X(std::int64_t, skip_nonfinite, 0)     /* non-finite steps skipped; 0 = stop at the first */\
     X(std::uint64_t, seed, 42)
 // clang-format on
 

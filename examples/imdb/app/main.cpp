@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     std::size_t epochs = 0, limit_train = 0, limit_test = 0, batch = 0, max_length = 0;
     double lr = 0, dropout = -1;
     std::uint64_t seed = 0;
+    std::int64_t skip_nonfinite = 0;
     t->add_option("--epochs", epochs, "override the preset's number of epochs");
     t->add_option("--limit-train", limit_train,
                   "use a stratified subset of N training reviews (quick runs)");
@@ -65,6 +66,9 @@ int main(int argc, char** argv) {
                   "override every dropout probability (embeddings, between LSTM layers, "
                   "before the classifier); 0 makes a run deterministic across process counts")
         ->check(CLI::Range(0.0, 0.99));
+    t->add_option("--skip-nonfinite", skip_nonfinite,
+                  "skip up to N training steps whose loss or gradient norm is not finite (no "
+                  "update, a warning each) before stopping; default 0: stop at the first");
     add_device(t);
 
     // ---- evaluate ----
@@ -163,6 +167,7 @@ int main(int argc, char** argv) {
             require("--max-length", max_length >= 1 && max_length <= L::max_length,
                     "from 1 to 1000000");
             require("--lr", std::isfinite(lr) && lr > 0, "a positive finite number");
+            require("--skip-nonfinite", skip_nonfinite >= 0, "a count >= 0");
             if (t->count("--preset")) train.overridden.emplace_back("preset");
             if (t->count("--epochs")) set("epochs", train.config.epochs, epochs);
             if (t->count("--limit-train"))
@@ -172,6 +177,8 @@ int main(int argc, char** argv) {
             if (t->count("--max-length")) set("max_length", train.config.max_length, max_length);
             if (t->count("--lr")) set("lr", train.config.lr, lr);
             if (t->count("--seed")) set("seed", train.config.seed, seed);
+            if (t->count("--skip-nonfinite"))
+                set("skip_nonfinite", train.config.skip_nonfinite, skip_nonfinite);
             if (t->count("--dropout")) {
                 set("dropout", train.config.dropout, dropout);
                 set("embedding_dropout", train.config.embedding_dropout, dropout);

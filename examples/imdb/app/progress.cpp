@@ -57,6 +57,12 @@ void Progress::update(std::size_t done, std::size_t samples, double loss, double
     std::fflush(stdout);
 }
 
+void Progress::message(const std::string& line) {
+    if (tty_) std::printf("\r\033[K");
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+}
+
 void Progress::finish(double loss, double acc) {
     if (tty_) std::printf("\r\033[K");
     std::printf("%s done in %s  loss %.4f  acc %.2f%%\n", title_.c_str(),

@@ -15,6 +15,9 @@ class Progress {
     void update(std::size_t batches_done, std::size_t samples_done, double mean_loss,
                 double accuracy);
     void finish(double mean_loss, double accuracy);
+    /// One line of its own (a warning): on a terminal the bar is cleared first and redrawn
+    /// by the next update.
+    void message(const std::string& line);
     double seconds() const;
 
   private:

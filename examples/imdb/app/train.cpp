@@ -16,7 +16,8 @@ std::string epoch_json(const EpochRecord& r) {
                         {"train_loss", r.train_loss},
                         {"train_accuracy", r.train_accuracy},
                         {"learning_rate", r.learning_rate},
-                        {"seconds", r.seconds}};
+                        {"seconds", r.seconds},
+                        {"skipped_steps", r.skipped_steps}};
     if (r.val_loss) j["val_loss"] = *r.val_loss;
     if (r.val_accuracy) j["val_accuracy"] = *r.val_accuracy;
     return j.dump();
@@ -40,6 +41,8 @@ std::vector<EpochRecord> read_metrics(const std::string& path, int up_to_epoch) 
             r.seconds = j.at("seconds").get<double>();
             if (j.contains("val_loss")) r.val_loss = j["val_loss"].get<double>();
             if (j.contains("val_accuracy")) r.val_accuracy = j["val_accuracy"].get<double>();
+            if (j.contains("skipped_steps"))
+                r.skipped_steps = j["skipped_steps"].get<std::int64_t>();
             if (r.epoch <= up_to_epoch) out.push_back(r);
         } catch (const nlohmann::json::exception& e) {
             throw nnlite::FormatError(path + ":" + std::to_string(n) +
@@ -70,12 +73,17 @@ Config resumed_config(Config saved, const TrainArgs& args, const std::string& co
             saved.epochs = args.config.epochs;
             continue;
         }
+        if (key == "skip_nonfinite") {  // e.g. to get past a run that stopped at the limit
+            saved.skip_nonfinite = args.config.skip_nonfinite;
+            continue;
+        }
         std::string flag = "--" + key;
         std::replace(flag.begin(), flag.end(), '_', '-');
         check<nnlite::ValueError>(given.at(key) == kept.at(key), "--resume continues the run with ",
                                   config_path, ": ", flag, " ", given.at(key).dump(),
                                   " differs from the saved ", kept.at(key).dump(),
-                                  " (only --epochs may change when resuming)");
+                                  " (only --epochs and --skip-nonfinite may change when "
+                                  "resuming)");
     }
     return saved;
 }

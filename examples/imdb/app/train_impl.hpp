@@ -28,7 +28,9 @@
 
 #include "app/commands.hpp"
 #include "app/distributed_training.hpp"
+#include "app/nonfinite_steps.hpp"
 #include "app/progress.hpp"
+#include "app/test_hooks.hpp"
 #include "app/training_data.hpp"
 #include "model/classifier.hpp"
 #include "model/inference.hpp"
@@ -49,9 +51,9 @@ std::vector<EpochRecord> read_metrics(const std::string& path, int up_to_epoch);
 void write_metrics(const std::string& path, const std::vector<EpochRecord>& history);
 /// Restores a generator from the "seed offset" text a checkpoint holds.
 void restore_generator(nnlite::Generator& g, const std::string& text, const std::string& path);
-/// A resumed run keeps the settings saved in its config.json; only --epochs may change
-/// (to extend the run). Any other setting given on the command line that differs from the
-/// saved one is an error rather than silently ignored.
+/// A resumed run keeps the settings saved in its config.json; only --epochs (to extend the
+/// run) and --skip-nonfinite may change. Any other setting given on the command line that differs
+/// from the saved one is an error rather than silently ignored.
 Config resumed_config(Config saved, const TrainArgs& args, const std::string& config_path);
 
 template <class B>
@@ -65,6 +67,26 @@ std::unique_ptr<nnlite::optim::Optimizer<float, B>> make_optimizer(
         params, optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
 }
 
+/// Writes one safetensors file of the run directory atomically; `epoch` is the epoch it
+/// belongs to (for the test hook that pauses inside the write, test_hooks.hpp).
+inline void write_run_file(const nnlite::io::SafetensorsWriter& w, const std::string& path,
+                           int epoch) {
+    nnlite::io::AtomicFileWriter out(path);
+    w.write(out);
+    test_hooks::pause_before_commit(path, out.temp_path(), epoch);
+    out.commit();
+}
+
+/// model.safetensors: the weights after `epoch` (the same bytes as io::save with an
+/// "epoch" metadata entry).
+template <class B>
+void save_model(const std::string& path, SentimentModel<B>& model, int epoch) {
+    nnlite::io::SafetensorsWriter w;
+    for (const auto& kv : model.state_dict()) w.add(kv.first, kv.second);
+    w.set_metadata("epoch", std::to_string(epoch));
+    write_run_file(w, path, epoch);
+}
+
 /// Everything a resumed run needs, in one atomically written file (host copies of the
 /// tensors: a checkpoint written on one device resumes on the other).
 template <class B>
@@ -73,6 +95,7 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
                      const nnlite::optim::ReduceLROnPlateau<float, B>& plateau,
                      const nnlite::optim::EarlyStopping* early,
                      const nnlite::Generator& shuffle_gen, int epoch, double best_val_accuracy,
+                     int best_epoch, std::int64_t skipped_steps,
                      const std::string& data_fingerprint) {
     nnlite::io::SafetensorsWriter w;
     for (const auto& kv : model.state_dict()) w.add("model." + kv.first, kv.second);
@@ -83,12 +106,14 @@ void save_checkpoint(const std::string& path, SentimentModel<B>& model,
     w.set_metadata("epoch", std::to_string(epoch));
     w.set_metadata("data_fingerprint", data_fingerprint);
     w.set_metadata("best_val_accuracy", nlohmann::json(best_val_accuracy).dump());
+    w.set_metadata("best_epoch", std::to_string(best_epoch));
+    w.set_metadata("skipped_steps", std::to_string(skipped_steps));
     w.set_metadata("shuffle_generator",
                    std::to_string(shuffle_gen.seed()) + " " + std::to_string(shuffle_gen.offset()));
     const auto& dg = model.dropout_generator();
     w.set_metadata("dropout_generator",
                    std::to_string(dg.seed()) + " " + std::to_string(dg.offset()));
-    w.write(path);
+    write_run_file(w, path, epoch);
 }
 
 template <class TD>
@@ -160,27 +185,44 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     const std::string ckpt_path = (dir / RunFiles::checkpoint).string();
     const std::string metrics_path = (dir / RunFiles::metrics).string();
     const std::string config_path = (dir / RunFiles::config).string();
-    bool epochs_changed = false;
+    bool settings_changed = false;  // --epochs or --skip-nonfinite on --resume
     if (root) prepare_run_folder(dir, run_dir);
+    const std::string model_path = (dir / RunFiles::model).string();
+    // model.safetensors is written after the checkpoint of its epoch (below), so a run never
+    // leaves one without a checkpoint; an older imdb_example killed inside its first epoch,
+    // or a deleted checkpoint, did. Such a folder can be neither continued nor overwritten:
+    // both ways say so, with the same way out.
+    const std::string model_without_checkpoint =
+        "'" + run_dir + "' holds a trained model (" + RunFiles::model +
+        ") but no checkpoint to continue it from (a run stopped before its first checkpoint "
+        "by an older imdb_example, or a deleted checkpoint); train again with --out NEW_DIR, "
+        "or delete " +
+        model_path + " to start over in '" + run_dir + "'";
     if (args.resume) {
+        if (!fs::exists(ckpt_path) && fs::exists(model_path))
+            throw nnlite::IoError("--resume: " + ckpt_path +
+                                  " does not exist: " + model_without_checkpoint);
         check<nnlite::IoError>(
             fs::exists(ckpt_path), "--resume: ", ckpt_path,
             " does not exist (nothing to resume; start a new run without --resume)");
         const Config saved = read_config(config_path);
         cfg = resumed_config(saved, args, config_path);
-        epochs_changed = cfg.epochs != saved.epochs;
+        settings_changed = cfg.to_json() != saved.to_json();
         if (root)
             std::printf("resuming %s (preset %s, %zu epochs)\n", run_dir.c_str(),
                         cfg.preset.c_str(), cfg.epochs);
     } else {
         // Trained weights are never overwritten by a new run; a directory left by a run that
-        // died before its first epoch (config and vocabulary only) may be reused.
-        for (const char* f : {RunFiles::checkpoint, RunFiles::model})
-            if (root)
-                check<nnlite::IoError>(!fs::exists(dir / f), "run directory '", run_dir,
-                                       "' already holds a trained model (", f,
-                                       "); pass --resume to continue it or --out to choose a new "
-                                       "directory");
+        // died before its first checkpoint (config, vocabulary, metrics, temp files) may be
+        // reused.
+        if (root) {
+            check<nnlite::IoError>(!fs::exists(ckpt_path), "run directory '", run_dir,
+                                   "' already holds a trained model (", RunFiles::checkpoint,
+                                   "); pass --resume to continue it or --out to choose a new "
+                                   "directory");
+            check<nnlite::IoError>(!fs::exists(model_path), "run directory ",
+                                   model_without_checkpoint);
+        }
     }
     cfg.validate();
 
@@ -206,7 +248,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
             ", the run has ", saved, "); resume with the same --data and --limit-*");
     }
     // (a resume that extends the run records its new length only once the data has loaded)
-    if (root && (!args.resume || epochs_changed))
+    if (root && (!args.resume || settings_changed))
         write_text_file(config_path, cfg.to_json().dump(2) + "\n");
     if (root)
         std::printf("%s\nvocabulary: %zu tokens   loading + tokenizing took %.1f s\n",
@@ -232,6 +274,8 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     nnlite::Generator shuffle_gen(cfg.seed + 1);
     int start_epoch = 0;
     double best_val = -1.0;
+    int best_epoch = 0;               // the epoch model.safetensors holds (0: none yet)
+    std::int64_t skipped_before = 0;  // non-finite steps skipped before a resume
     std::vector<EpochRecord> history;
     if (args.resume) {
         auto f = nnlite::io::SafetensorsFile::open(ckpt_path);
@@ -246,6 +290,32 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
                                        "'");
         start_epoch = std::stoi(md.at("epoch"));
         best_val = nlohmann::json::parse(md.at("best_val_accuracy")).get<double>();
+        // (checkpoints from before best_epoch was recorded wrote model.safetensors first)
+        best_epoch = md.count("best_epoch") ? std::stoi(md.at("best_epoch")) : -1;
+        if (md.count("skipped_steps")) skipped_before = std::stoll(md.at("skipped_steps"));
+        if (root && best_epoch == start_epoch) {
+            // The checkpoint's epoch was the best so far: a run stopped between writing the
+            // checkpoint and model.safetensors left the older model (or none); the
+            // checkpoint's weights are the best ones, written as that epoch would have.
+            bool current = false;
+            try {
+                const auto mm = nnlite::io::SafetensorsFile::open(model_path).metadata();
+                current = mm.count("epoch") && mm.at("epoch") == std::to_string(start_epoch);
+            } catch (const nnlite::Error&) {  // missing (or unreadable): rewritten
+            }
+            if (!current) {
+                save_model(model_path, model, start_epoch);
+                std::printf(
+                    "%s: the run stopped before saving epoch %d's weights; written from "
+                    "the checkpoint\n",
+                    model_path.c_str(), start_epoch);
+            }
+        }
+        if (root)
+            check<nnlite::IoError>(fs::exists(model_path), "--resume: ", model_path,
+                                   " (the best weights so far) is missing; ", ckpt_path,
+                                   " cannot rebuild it (it holds epoch ", start_epoch,
+                                   ", the best was epoch ", best_epoch, ")");
         restore_generator(shuffle_gen, md.at("shuffle_generator"), ckpt_path);
         restore_generator(model.dropout_generator(), md.at("dropout_generator"), ckpt_path);
         if (root) history = read_metrics(metrics_path, start_epoch);
@@ -271,6 +341,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     // (often a log): print plain lines there.
     const bool tty = stdout_is_tty() && !launched_by_mpi();
     bool stopped_early = false;
+    NonFiniteSteps nonfinite(cfg.skip_nonfinite, skipped_before, run_dir);
     for (int epoch = start_epoch; epoch < static_cast<int>(cfg.epochs); ++epoch) {
         if (early && early->should_stop()) {
             stopped_early = true;
@@ -284,11 +355,14 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         double loss_sum = 0;
         std::size_t seen = 0, correct = 0, done = 0;
         std::size_t global_seen = 0;
+        nonfinite.start_epoch();
         for (const auto& global_idx : batches) {
             // This rank's slice; the loss is its sum over the slice / the GLOBAL batch size,
             // so the gradients summed over the ranks are the 1-process mean-loss gradient.
             const auto idx = ranks.distributed() ? ranks.slice_of(global_idx) : global_idx;
             opt->zero_grad(true);
+            double step_loss = 0;  // this rank's loss summed over its reviews of the batch
+            std::size_t step_correct = 0;
             if (!idx.empty()) {
                 auto batch = nnlite::text::pad_batch(data.train_ids, idx, seq);
                 std::vector<float> target_values(idx.size());
@@ -300,38 +374,47 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
                 const auto reduction = ranks.distributed() ? nnlite::ops::Reduction::sum
                                                            : nnlite::ops::Reduction::mean;
                 auto loss = nnlite::ops::bce_with_logits(logits, targets, reduction);
+                if (test_hooks::nonfinite_loss(epoch + 1, done + 1, ranks.rank()))
+                    loss = loss + std::numeric_limits<float>::quiet_NaN();
                 if (ranks.distributed())
                     (loss * (1.f / static_cast<float>(global_idx.size()))).backward();
                 else
                     loss.backward();
                 const auto lv = logits.to_vector();
                 for (std::size_t i = 0; i < idx.size(); ++i)
-                    correct += (lv[i] >= 0.f) == (data.train_labels[idx[i]] == 1);
-                loss_sum += static_cast<double>(loss.item()) *
+                    step_correct += (lv[i] >= 0.f) == (data.train_labels[idx[i]] == 1);
+                step_loss = static_cast<double>(loss.item()) *
                             (ranks.distributed() ? 1.0 : static_cast<double>(idx.size()));
-                seen += idx.size();
             }
             grad_sync.allreduce();  // every rank, even with an empty slice
-            // The global norm (the same on every rank after the allreduce); clip 0 = off
-            // only measures it. A non-finite loss or norm ends the run before the step, so
-            // no nan reaches the weights, the best model or the checkpoint.
+            // The loss of the whole global batch and the global gradient norm (after the
+            // allreduce): the same numbers on every rank, so every rank takes the same
+            // decision below. clip 0 = off only measures the norm. A non-finite loss or norm
+            // never reaches the weights: the step is skipped (--skip-nonfinite) or the run
+            // stops, before the optimizer step.
+            double batch_loss = step_loss;
+            if (ranks.distributed()) {
+                std::vector<double> sum{step_loss};
+                ranks.allreduce_sum(sum);
+                batch_loss = sum[0];
+            }
+            batch_loss /= static_cast<double>(global_idx.size());
             const double grad_norm = nnlite::nn::clip_grad_norm(
                 params, cfg.clip > 0 ? cfg.clip : std::numeric_limits<double>::infinity());
-            const auto stop_nonfinite = [&](const char* what, double value) {
-                throw nnlite::Error("epoch " + std::to_string(epoch + 1) + ", step " +
-                                    std::to_string(done + 1) + ": the " + what +
-                                    " is not finite (" + std::to_string(value) +
-                                    "); training stopped (lower --lr?). " + run_dir +
-                                    " keeps its last saved model and checkpoint");
-            };
-            if (!ranks.distributed() && !std::isfinite(loss_sum))
-                stop_nonfinite("training loss", loss_sum);
-            if (!std::isfinite(grad_norm)) stop_nonfinite("gradient norm", grad_norm);
-            opt->step();
+            ++done;
             global_seen += global_idx.size();
+            if (nonfinite.skip(epoch + 1, done, batch_loss, grad_norm)) {
+                opt->zero_grad(true);  // no update; nothing of the step is kept
+                if (root) progress.message(nonfinite.warning());
+                continue;
+            }
+            opt->step();
+            loss_sum += step_loss;
+            correct += step_correct;
+            seen += idx.size();
             // rank 0's running loss/accuracy (its slices); the epoch line has all ranks'
             if (root)
-                progress.update(++done, global_seen,
+                progress.update(done, global_seen,
                                 loss_sum / static_cast<double>(std::max<std::size_t>(seen, 1)),
                                 static_cast<double>(correct) /
                                     static_cast<double>(std::max<std::size_t>(seen, 1)));
@@ -353,8 +436,13 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         if (root) progress.finish(rec.train_loss, rec.train_accuracy);
 
         // every rank needs the validation loss: the scheduler and early stopping must agree
-        const auto val =
-            score(predict_shared(ranks, model, data.val_ids, seq, false), data.val_labels);
+        const auto val_probs = predict_shared(ranks, model, data.val_ids, seq, false);
+        // (finite but huge weights give nan probabilities, which nnlite::metrics refuses
+        // with a message about probabilities: the same stop as a non-finite loss instead)
+        const bool probs_finite = std::all_of(val_probs.begin(), val_probs.end(),
+                                              [](double p) { return std::isfinite(p); });
+        const auto val = probs_finite ? score(val_probs, data.val_labels)
+                                      : Scores{std::numeric_limits<double>::quiet_NaN(), 0.0};
         check<nnlite::Error>(std::isfinite(val.loss), "epoch ", epoch + 1,
                              ": the validation loss is not finite (", val.loss,
                              "); training stopped. ", run_dir,
@@ -364,24 +452,32 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         plateau.step(val.loss);
         rec.learning_rate = opt->lr();
         rec.seconds = progress.seconds();
+        rec.skipped_steps = nonfinite.in_epoch();
         const bool improved = val.accuracy > best_val;
         if (improved) {
             best_val = val.accuracy;
-            if (root)
-                nnlite::io::save((dir / RunFiles::model).string(), model.state_dict(),
-                                 {{"epoch", std::to_string(epoch + 1)}});
+            best_epoch = epoch + 1;
         }
         if (early) early->step(val.accuracy);
         history.push_back(rec);
         if (!root) continue;
-        // Checkpoint first, then the metrics line: a crash in between leaves a metrics file
-        // that resume trims back to the checkpoint's epoch.
-        save_checkpoint(ckpt_path, model, *opt, plateau, early.get(), shuffle_gen, epoch + 1,
-                        best_val, data.fingerprint);
+        // In this order, so that a kill at any moment leaves a folder that --resume (a
+        // checkpoint exists) or a new run (none yet) accepts: the metrics line first (resume
+        // trims lines past the checkpoint's epoch), then the checkpoint, then the best model,
+        // which thus never runs ahead of a checkpoint (resume rewrites it from the
+        // checkpoint when the run stopped before it was saved).
         write_metrics(metrics_path, history);
-        std::printf("epoch %d: validation loss %.4f  accuracy %.2f%%%s  lr %.2g\n", epoch + 1,
+        save_checkpoint(ckpt_path, model, *opt, plateau, early.get(), shuffle_gen, epoch + 1,
+                        best_val, best_epoch, nonfinite.total(), data.fingerprint);
+        if (improved) save_model(model_path, model, epoch + 1);
+        std::string skipped;
+        if (cfg.skip_nonfinite > 0)
+            skipped = "  non-finite steps skipped: " + std::to_string(nonfinite.in_epoch()) + " (" +
+                      std::to_string(nonfinite.total()) + " of at most " +
+                      std::to_string(nonfinite.allowed()) + " in the run)";
+        std::printf("epoch %d: validation loss %.4f  accuracy %.2f%%%s  lr %.2g%s\n", epoch + 1,
                     val.loss, 100 * val.accuracy, improved ? "  (best so far, saved)" : "",
-                    rec.learning_rate);
+                    rec.learning_rate, skipped.c_str());
     }
     if (root && (stopped_early || (early && early->should_stop())))
         std::printf("early stopping: no validation improvement for %lld epochs\n",
@@ -389,7 +485,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
 
     // ---- final test report with the best-on-validation weights -----------------------
     // (rank 0 reads the file it wrote and sends the weights: no shared filesystem needed)
-    if (root) model.load_state_dict(nnlite::io::load<float, B>((dir / RunFiles::model).string()));
+    if (root) model.load_state_dict(nnlite::io::load<float, B>(model_path));
     ranks.broadcast(model);
     const double train_seconds = std::chrono::duration<double>(clock::now() - t_start).count();
     const auto t_test = clock::now();

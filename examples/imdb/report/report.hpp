@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,7 @@ struct EpochRecord {
     std::optional<double> val_accuracy;  ///< fraction in [0, 1]
     double learning_rate = 0;            ///< at the end of the epoch
     double seconds = 0;                  ///< wall time of the epoch
+    std::int64_t skipped_steps = 0;      ///< steps skipped as non-finite (--skip-nonfinite)
 };
 
 /// A token and how often it occurs (in one class's reviews).

@@ -103,6 +103,7 @@ config_case negative_hidden hidden_size -64 "key 'hidden_size': must be a non-ne
 config_case fraction_layers num_layers 1.5 "key 'num_layers': must be a non-negative integer, got 1.5"
 config_case null_lr lr null "key 'lr'"
 config_case zero_hidden hidden_size 0 "at least 1"
+config_case negative_skip skip_nonfinite -1 "skip_nonfinite must be >= 0, got -1"
 copy_model truncated && head -c 300 "$model/model.safetensors" >"$cases/truncated/model.safetensors"
 expect_error model_truncated "truncated/model.safetensors" predict --model "$cases/truncated" "good"
 grep -q "does not match" "$WORK/model_truncated.err" && fail "a corrupt file is reported as a config mismatch"
@@ -147,6 +148,18 @@ ls -A "$cases/leftovers" | grep -q '\.tmp-' && fail "temp leftovers were not rem
 grep -q "removed $cases/leftovers/.model.safetensors.tmp-4242-0-123456" "$WORK/leftovers_resume.out" ||
     fail "the removal of temp leftovers was not said on stdout"
 pass "temp leftovers removed and reported"
+# A model without a checkpoint (an older imdb_example killed in its first epoch, or a deleted
+# checkpoint): neither continued nor overwritten, both errors giving the same way out.
+copy_model no_checkpoint && rm "$cases/no_checkpoint/checkpoint.safetensors"
+sums=$(checksums "$cases/no_checkpoint")
+way_out="or delete $cases/no_checkpoint/model.safetensors to start over"
+expect_error model_no_checkpoint_train "$way_out" \
+    train --data "$SYNTH_DATA" --out "$cases/no_checkpoint" --epochs 1
+expect_error model_no_checkpoint_resume "$way_out" \
+    train --resume --data "$SYNTH_DATA" --out "$cases/no_checkpoint"
+grep -q "pass --resume" "$WORK/model_no_checkpoint_train.err" && fail "train points to --resume, which cannot work here"
+[[ $(checksums "$cases/no_checkpoint") == "$sums" ]] || fail "a refused train changed the model folder"
+pass "a model without a checkpoint: both refusals name the same way out; nothing changed"
 mkdir -p "$cases/fresh"
 expect_error resume_no_checkpoint "checkpoint.safetensors does not exist" \
     train --resume --data "$SYNTH_DATA" --out "$cases/fresh"
@@ -174,6 +187,7 @@ cli_case cli_lr_inf "--lr must be a positive finite number, got 'inf'" --lr inf
 cli_case cli_batch_zero "--batch-size must be from 1 to 1000000, got '0'" --batch-size 0
 cli_case cli_length_zero "--max-length must be from 1 to 1000000, got '0'" --max-length 0
 cli_case cli_epochs_zero "--epochs must be from 1 to 1000000, got '0'" --epochs 0
+cli_case cli_skip_negative "--skip-nonfinite must be a count >= 0, got '-1'" --skip-nonfinite=-1
 cli_case cli_first_named "--epochs must be" --epochs 0 --lr nan
 RUN_TIMEOUT=20 expect_error cli_threads_zero "--threads must be at least 1, got '0'" \
     --threads 0 train --data "$SYNTH_DATA" --out "$cases/cli_threads"

@@ -8,7 +8,11 @@
 #   3. --resume under MPI: the 2-rank run resumed to 3 epochs equals 3 epochs of one process
 #      (the model in the checkpoints);
 #   4. faults end the job non-zero within seconds naming the rank: a configuration that
-#      differs on rank 1, data that differ on rank 1, and rank 1 failing to read its data.
+#      differs on rank 1, data that differ on rank 1, and rank 1 failing to read its data;
+#   5. --skip-nonfinite: a NaN training loss on rank 1 only (the test hook
+#      IMDB_TEST_NONFINITE_LOSS; its gradients stay finite) is skipped by both ranks at the
+#      same steps (the loss of the global batch is all-reduced): the same model as one
+#      process skipping the same steps; with a smaller N the job stops naming N.
 # Called by CTest as
 #   bash mpi_train.sh IMDB_EXAMPLE JSON_QUERY WORK_DIR COMPARE MPIEXEC NP_FLAG PREFLAGS
 # (PREFLAGS comma-separated: NNLITE_MPIEXEC_PREFLAGS), with NNLITE_MPI_TEST_ENV set.
@@ -102,4 +106,25 @@ expect_job_failure data "rank [01]: check_same_across_ranks: (vocabulary|data \(
 
 mpirun_two missing train "${common[@]}" --out "$WORK/bad3" -- train "${opts[@]}" --data "$WORK/nowhere" --out "$WORK/bad3"
 expect_job_failure missing "^rank 1: .*nowhere"
+
+# ---- 5: --skip-nonfinite, a NaN loss on rank 1 only ------------------------------------------
+# (mpirun passes its environment to the ranks it starts on this machine)
+export IMDB_TEST_NONFINITE_LOSS=1:3,2:4@1
+skip_args=(train "${common[@]}" --out "$WORK/skip" --epochs 2 --skip-nonfinite 2)
+mpirun_two skip "${skip_args[@]}" -- "${skip_args[@]}"
+((rc == 0)) || { show skip >&2; fail "2 ranks, --skip-nonfinite 2, NaN losses on rank 1: exit $rc"; }
+# rank 0's own loss was finite: it prints the warning because the decision is shared
+for where in "epoch 1, step 3" "epoch 2, step 4"; do
+    once skip "^warning: $where: the training loss is not finite"
+done
+[[ $(json_lines "$WORK/skip/metrics.jsonl" /skipped_steps | tr '\n' ' ') == "1 1 " ]] ||
+    fail "2 ranks: metrics.jsonl skipped_steps $(json_lines "$WORK/skip/metrics.jsonl" /skipped_steps | tr '\n' ' ')"
+IMDB_TEST_NONFINITE_LOSS=1:3,2:4 expect_ok one_skip train "${common[@]}" --out "$WORK/one_skip" --epochs 2 --skip-nonfinite 2
+"$COMPARE" "$WORK/one_skip/model.safetensors" "$WORK/skip/model.safetensors" 1e-5 >"$WORK/compare_skip.txt" 2>&1 ||
+    fail "2 ranks vs 1 process skipping the same steps: $(cat "$WORK/compare_skip.txt")"
+pass "NaN loss on rank 1 only: both ranks skipped epoch 1 step 3 and epoch 2 step 4; same model as 1 process: $(cat "$WORK/compare_skip.txt")"
+stop_args=(train "${common[@]}" --out "$WORK/skip_stop" --epochs 2 --skip-nonfinite 1)
+mpirun_two skip_stop "${stop_args[@]}" -- "${stop_args[@]}"
+expect_job_failure skip_stop "^rank [01]: epoch 2, step 4: the training loss is not finite .*more than --skip-nonfinite 1"
+unset IMDB_TEST_NONFINITE_LOSS
 echo "PASSED: $checks checks"

@@ -409,6 +409,14 @@ class SafetensorsWriter {
     /// fsync, rename, directory fsync. IoError naming the file on failure; the previous
     /// file at `path`, if any, is then untouched and no temporary file is left behind.
     void write(const std::string& path) const {
+        AtomicFileWriter out(path);
+        write(out);
+        out.commit();
+    }
+
+    /// Writes the whole file's bytes into `out` without committing it: the caller decides
+    /// when the new file replaces the old one (out.commit()) or drops it (destroying `out`).
+    void write(AtomicFileWriter& out) const {
         // Data layout: larger elements first, then by name, so every tensor starts aligned
         // to its element size (the data section itself starts 8-byte aligned).
         std::vector<std::pair<const std::string*, const Pending*>> layout;
@@ -441,11 +449,9 @@ class SafetensorsWriter {
             byte = static_cast<unsigned char>(n & 0xff);
             n >>= 8;
         }
-        AtomicFileWriter out(path);
         out.write(length, sizeof length);
         out.write(text.data(), text.size());
         for (const auto& [name, p] : layout) p->write_data(out);
-        out.commit();
     }
 
   private:
