@@ -222,7 +222,8 @@ Config parse_config(const std::string& text, const std::string& source) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
+        // parse_error, or out_of_range for a number beyond a double (1e400)
         throw nnlite::FormatError(source + ": invalid JSON: " + e.what());
     }
     try {

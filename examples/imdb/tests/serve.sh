@@ -78,6 +78,9 @@ expect_status unicode 200
 # ---- bad requests -----------------------------------------------------------------------------
 post invalid_json '{"text": "unterminated'
 expect_status invalid_json 400 "invalid JSON"
+# a number beyond a double is nlohmann's out_of_range, not a parse_error: it was a 500
+post number_overflow '{"text": "great", "explain": 1e400}'
+expect_status number_overflow 400 "number overflow"
 post missing_field '{"review": "great"}'
 expect_status missing_field 400 "missing field"
 post not_object '["great"]'

@@ -49,7 +49,8 @@ std::string parse_request(const std::string& body, std::size_t max_texts, Predic
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
+        // parse_error, or out_of_range for a number beyond a double (1e400)
         return std::string("invalid JSON: ") + e.what();
     }
     if (!j.is_object()) return "expected a JSON object with \"text\" or \"texts\"";

@@ -72,6 +72,8 @@ seeds = {
     "no_length_http10": predict(one, length=False, version=b"HTTP/1.0"),
     "too_many_texts": predict({"texts": ["a", "b", "c", "d", "e"]}),
     "bad_json": predict(b'{"text": "unterminated'),
+    # nlohmann's out_of_range (not a parse_error) for a number beyond double: was a 500.
+    "number_overflow": predict(b'{"text": "great", "explain": 1e400}'),
     "not_object": predict(b'["great"]'),
     "empty_text": predict({"text": " \t\n"}),
     "expect_continue": predict(one, JSON + b"Expect: 100-continue\r\n"),
