@@ -39,6 +39,21 @@ httplib::Server::HandlerResponse screen_request(const httplib::Request& req,
                              "application/json)");
         return httplib::Server::HandlerResponse::Handled;
     }
+    // httplib reads the body of these methods itself when no ContentReader handler matches:
+    // whole into memory, decompressed, with payload_max_length checked against Content-Length
+    // only (not a chunked body, not what gzip expands to). Only POST /api/predict reads one.
+    const std::string& m = req.method;
+    const bool has_body = m == "POST" || m == "PUT" || m == "PATCH" || m == "PRI" ||
+                          (m == "DELETE" && req.has_header("Content-Length"));
+    if (has_body && !(m == "POST" && req.path == "/api/predict")) {
+        if (route_label(req.path) == "other") {
+            send_error_and_close(res, 404, "not found");
+        } else {
+            res.set_header("Allow", req.path == "/api/predict" ? "POST" : "GET, HEAD");
+            send_error_and_close(res, 405, m + " is not allowed on " + req.path);
+        }
+        return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
 }
 

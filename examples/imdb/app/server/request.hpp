@@ -45,8 +45,10 @@ std::string bytes_text(std::size_t n);
 /// "other".
 std::string route_label(const std::string& path);
 
-/// The pre-routing check: answers a multipart request 415 at once, without reading its body.
-/// Handled when it answered.
+/// The pre-routing check: answers at once, without reading the body, a multipart request
+/// (415) and any request with a body that is not POST /api/predict (404 for an unknown path,
+/// 405 for a known one): httplib would read such a body whole into memory, decompressed, with
+/// no limit but the declared Content-Length. Handled when it answered.
 httplib::Server::HandlerResponse screen_request(const httplib::Request& req,
                                                 httplib::Response& res);
 
