@@ -34,7 +34,8 @@ fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DNNLITE_BUILD_FUZZERS=ON -DNNLITE_BUILD_TESTS=OFF -DNNLITE_BUILD_EXAMPLES=OFF \
     -DNNLITE_WITH_CUDA=OFF -DNNLITE_WITH_MPI=OFF -DNNLITE_WERROR=ON >/dev/null
-targets=(fuzz_safetensors fuzz_vocabulary fuzz_imdb_csv fuzz_imdb_archive)
+targets=(fuzz_safetensors fuzz_vocabulary fuzz_imdb_csv fuzz_imdb_archive fuzz_imdb_config
+    fuzz_imdb_http)
 if [[ -n ${FUZZ_TARGETS:-} ]]; then read -r -a targets <<<"$FUZZ_TARGETS"; fi
 # -O2 (RelWithDebInfo): libFuzzer's advice for sanitized targets; -O0 ran 2-9x fewer inputs.
 limit=(-max_total_time="$seconds")
@@ -53,11 +54,16 @@ seeds_of() {
         fuzz_vocabulary) echo tests/fuzz/seeds/vocabulary ;;
         fuzz_imdb_csv) echo examples/imdb/tests/fuzz/seeds/csv ;;
         fuzz_imdb_archive) echo examples/imdb/tests/fuzz/seeds/archive ;;
+        fuzz_imdb_config) echo examples/imdb/tests/fuzz/seeds/config ;;
+        fuzz_imdb_http) echo examples/imdb/tests/fuzz/seeds/http ;;
     esac
 }
 dict_of() {
-    [[ $1 == fuzz_safetensors ]] && echo "-dict=tests/fuzz/safetensors.dict"
-    return 0
+    case $1 in
+        fuzz_safetensors) echo "-dict=tests/fuzz/safetensors.dict" ;;
+        fuzz_imdb_config) echo "-dict=examples/imdb/tests/fuzz/config.dict" ;;
+        fuzz_imdb_http) echo "-dict=examples/imdb/tests/fuzz/http.dict" ;;
+    esac
 }
 
 for t in "${targets[@]}"; do

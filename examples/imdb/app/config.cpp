@@ -218,6 +218,21 @@ Config Config::from_json(const nlohmann::json& j, const std::string& source) {
     return c;
 }
 
+Config parse_config(const std::string& text, const std::string& source) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        // parse_error, or out_of_range for a number beyond a double (1e400)
+        throw nnlite::FormatError(source + ": invalid JSON: " + e.what());
+    }
+    try {
+        return Config::from_json(j, source);
+    } catch (const ValueError& e) {  // a setting out of range: say where it came from
+        throw nnlite::FormatError(source + ": " + e.what());
+    }
+}
+
 std::size_t Config::pooled_size() const {
     return pooling.parts.size() * hidden_size * (bidirectional ? 2 : 1);
 }

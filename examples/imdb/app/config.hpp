@@ -103,4 +103,8 @@ struct Config {
     std::size_t pooled_size() const;
 };
 
+/// Parses the text of a config.json (`source` names it in messages): invalid JSON, unknown
+/// keys, wrong types and invalid settings are nnlite::FormatErrors naming `source`.
+Config parse_config(const std::string& text, const std::string& source);
+
 }  // namespace imdb

@@ -19,8 +19,8 @@
 #include "app/commands.hpp"
 #include "app/server/batcher.hpp"
 #include "app/server/connections.hpp"
-#include "app/server/limits.hpp"
 #include "app/server/metrics.hpp"
+#include "app/server/request.hpp"
 #include "index_page.hpp"
 #include "model/classifier.hpp"
 
@@ -31,80 +31,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 thread_local Clock::time_point request_start;
 
-void send_json(httplib::Response& res, int status, const nlohmann::json& j) {
-    res.status = status;
-    res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                    "application/json");
-}
-
-void send_error(httplib::Response& res, int status, const std::string& message) {
-    send_json(res, status, {{"error", message}});
-}
-
-// The rest of the request body was not read: the connection cannot carry another request.
-void send_error_and_close(httplib::Response& res, int status, const std::string& message) {
-    res.set_header("Connection", "close");
-    send_error(res, status, message);
-}
+using server::send_error;
+using server::send_json;
 
 void send_busy(httplib::Response& res, const std::string& message) {
     res.set_header("Retry-After", "1");
     send_error(res, 503, message);
-}
-
-std::string route_label(const std::string& path) {
-    for (const char* r : {"/", "/healthz", "/metrics", "/api/predict"})
-        if (path == r) return r;
-    return "other";
-}
-
-std::string bytes_text(std::size_t n) {
-    if (n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + " MiB";
-    if (n % 1024 == 0) return std::to_string(n / 1024) + " KiB";
-    return std::to_string(n) + " bytes";
-}
-
-// The parsed /api/predict body: the texts and whether to explain; "" or an error message.
-std::string parse_request(const std::string& body, const ServeArgs& args,
-                          std::vector<std::string>& texts, bool& explain, int& status) {
-    status = 400;
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::parse_error& e) {
-        return std::string("invalid JSON: ") + e.what();
-    }
-    if (!j.is_object()) return "expected a JSON object with \"text\" or \"texts\"";
-    const bool single = j.contains("text");
-    if (single) {
-        if (!j["text"].is_string()) return "\"text\" must be a string";
-        texts.push_back(j["text"].get<std::string>());
-    } else if (j.contains("texts")) {
-        if (!j["texts"].is_array() || j["texts"].empty())
-            return "\"texts\" must be a non-empty array of strings";
-        if (j["texts"].size() > args.max_texts) {
-            status = 413;
-            return "too many texts: " + std::to_string(j["texts"].size()) + " (limit " +
-                   std::to_string(args.max_texts) + " per request)";
-        }
-        for (const auto& t : j["texts"]) {
-            if (!t.is_string()) return "\"texts\" must contain only strings";
-            texts.push_back(t.get<std::string>());
-        }
-    } else {
-        return "missing field: send {\"text\": \"...\"} or {\"texts\": [\"...\"]}";
-    }
-    explain = single;
-    if (j.contains("explain")) {
-        if (!j["explain"].is_boolean()) return "\"explain\" must be true or false";
-        explain = j["explain"].get<bool>();
-        if (explain && !single) return "\"explain\" works with a single \"text\"";
-    }
-    for (std::size_t i = 0; i < texts.size(); ++i)
-        if (texts[i].find_first_not_of(" \t\r\n") == std::string::npos)
-            return single ? std::string("\"text\" is empty")
-                          : "\"texts\"[" + std::to_string(i) + "] is empty";
-    return "";
 }
 
 nlohmann::json result_json(double p) {
@@ -133,6 +65,12 @@ int run_serve(const ServeArgs& args) {
     // The body, the wait for the model and writing the answer, plus a margin to answer 503.
     cl.request_timeout = std::chrono::milliseconds(args.request_timeout_ms + 2000);
     const auto request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
+    server::RequestLimits limits;
+    limits.max_body_bytes = args.max_body_bytes;
+    limits.max_texts = args.max_texts;
+    limits.max_text_bytes = args.max_text_bytes;
+    limits.truncation = classifier.config.truncation;
+    limits.head_fraction = classifier.config.head_fraction;
 
     httplib::Server server;
     server::ConnectionPool* pool = nullptr;  // set before the first connection is queued
@@ -155,13 +93,7 @@ int run_serve(const ServeArgs& args) {
     server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
         request_start = Clock::now();
         server::request_started();
-        if (req.is_multipart_form_data()) {
-            send_error_and_close(res, 415,
-                                 "multipart bodies are not accepted: send JSON (Content-Type: "
-                                 "application/json)");
-            return httplib::Server::HandlerResponse::Handled;
-        }
-        return httplib::Server::HandlerResponse::Unhandled;
+        return server::screen_request(req, res);
     });
     server.set_post_routing_handler([&](const httplib::Request&, httplib::Response& res) {
         if (pool != nullptr && pool->waiting() > 0) res.set_header("Connection", "close");
@@ -170,7 +102,7 @@ int run_serve(const ServeArgs& args) {
         // A request httplib refused before routing (bad request line or headers) has no start.
         const auto start = request_start == Clock::time_point{} ? Clock::now() : request_start;
         const std::chrono::duration<double> took = Clock::now() - start;
-        metrics.observe_request(route_label(req.path), res.status, took.count());
+        metrics.observe_request(server::route_label(req.path), res.status, took.count());
         request_start = Clock::time_point{};
         server::request_finished();
     });
@@ -191,37 +123,13 @@ int run_serve(const ServeArgs& args) {
     });
     server.Post("/api/predict", [&](const httplib::Request& req, httplib::Response& res,
                                     const httplib::ContentReader& read) {
-        // The body as it arrives, decompressed (gzip, deflate, br): the limit and the
-        // deadline apply to what the model would see.
-        std::string body;
-        bool too_large = false, too_slow = false;
-        const auto body_deadline = request_start + request_timeout;
-        const bool complete = read([&](const char* data, std::size_t n) {
-            if (body.size() + n > args.max_body_bytes) return !(too_large = true);
-            if (Clock::now() > body_deadline) return !(too_slow = true);
-            body.append(data, n);
-            return true;
-        });
-        if (too_large || res.status == 413)
-            return send_error_and_close(
-                res, 413,
-                "request body too large (limit " + bytes_text(args.max_body_bytes) +
-                    (req.has_header("Content-Encoding") ? " after decompression)" : ")"));
-        if (too_slow) return send_error_and_close(res, 408, "request body arrived too slowly");
-        if (!complete) return send_error_and_close(res, 400, "could not read the request body");
-        res.status = 200;
-
-        std::vector<std::string> texts;
-        bool explain = false;
-        int status = 400;
-        const std::string problem = parse_request(body, args, texts, explain, status);
-        if (!problem.empty()) return send_error(res, status, problem);
+        auto request =
+            server::read_predict_request(req, res, read, limits, request_start + request_timeout);
+        if (!request) return;
+        const bool explain = request->explain;
         auto job = std::make_shared<server::Job>();
         job->explain = explain;
-        for (auto& t : texts)
-            job->texts.push_back(server::cut_text(t, args.max_text_bytes,
-                                                  classifier.config.truncation,
-                                                  classifier.config.head_fraction));
+        job->texts = std::move(request->texts);
         job->deadline = request_start + request_timeout;
         job->socket = server::current_socket();
         if (!batcher.submit(job)) {
@@ -252,13 +160,7 @@ int run_serve(const ServeArgs& args) {
     });
     // httplib calls this for every status >= 400, ours included: only fill empty bodies.
     server.set_error_handler([&](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty()) return;
-        if (res.status == 413) {
-            send_error_and_close(
-                res, 413, "request body too large (limit " + bytes_text(args.max_body_bytes) + ")");
-        } else {
-            send_error(res, res.status, "HTTP " + std::to_string(res.status));
-        }
+        server::fill_error_body(res, args.max_body_bytes);
     });
 
     if (!server.bind_to_port(args.host, args.port)) {

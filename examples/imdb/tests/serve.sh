@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `serve`: starts the server on a free port with --max-seconds, then checks with curl the
 # page, /healthz, POST /api/predict with "text" and "texts", every 400 case, 413 for a body
-# over 1 MiB, 404, 8 concurrent requests (all succeed, same answers as one at a time), and
+# over 1 MiB, 404, bodies to other routes refused unread, 8 concurrent requests (all succeed, same answers as one at a time), and
 # that --max-seconds stops the server cleanly. Uses the synthetic run (CTest fixture).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -78,6 +78,9 @@ expect_status unicode 200
 # ---- bad requests -----------------------------------------------------------------------------
 post invalid_json '{"text": "unterminated'
 expect_status invalid_json 400 "invalid JSON"
+# a number beyond a double is nlohmann's out_of_range, not a parse_error: it was a 500
+post number_overflow '{"text": "great", "explain": 1e400}'
+expect_status number_overflow 400 "number overflow"
 post missing_field '{"review": "great"}'
 expect_status missing_field 400 "missing field"
 post not_object '["great"]'
@@ -97,6 +100,24 @@ expect_status too_large 413 "too large"
 head -c $((1024 * 1024 - 200)) /dev/zero | tr '\0' 'a' | sed 's/^/{"text": "/; s/$/ great"}/' >"$WORK/near.json"
 request near_limit POST /api/predict -H 'Content-Type: application/json' --data-binary "@$WORK/near.json"
 expect_status near_limit 200
+
+# ---- bodies serve does not read ---------------------------------------------------------------
+# Only POST /api/predict reads a body (within --max-body-bytes after decompression); any other
+# is refused unread: httplib would read it whole into memory, inflated (this 100 KB gzip bomb
+# sent to POST / grew the server by 100+ MiB).
+head -c 100000000 /dev/zero | gzip -c >"$WORK/bomb.gz"
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status"; }
+before_kb=$(hwm_kb)
+request post_root POST / -H 'Content-Encoding: gzip' --data-binary "@$WORK/bomb.gz"
+expect_status post_root 405 "POST is not allowed on /"
+request post_unknown POST /no/such/page -H 'Transfer-Encoding: chunked' -H 'Content-Encoding: gzip' \
+    --data-binary "@$WORK/bomb.gz"
+expect_status post_unknown 404 "not found"
+request put_predict PUT /api/predict -H 'Content-Type: application/json' --data-binary "{\"text\": \"$good\"}"
+expect_status put_predict 405 "PUT is not allowed on /api/predict"
+grown_kb=$(($(hwm_kb) - before_kb))
+((grown_kb < 32768)) || fail "refused bodies grew the server's peak memory by $((grown_kb / 1024)) MiB"
+pass "bodies to other routes refused unread (peak memory +$((grown_kb / 1024)) MiB)"
 
 # ---- 8 concurrent requests ---------------------------------------------------------------------
 texts=("$good" "$bad" "superb" "awful film" "brilliant movie" "a dull mess" "loved it" "worst")
