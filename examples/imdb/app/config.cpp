@@ -254,6 +254,7 @@ void Config::validate() const {
                      lr, weight_decay, clip, plateau_factor})
         check<ValueError>(std::isfinite(v), "settings must be finite numbers, got ", v);
     check<ValueError>(max_vocab >= 1, "max_vocab must be at least 1");
+    check<ValueError>(min_frequency >= 1, "min_frequency must be at least 1, got ", min_frequency);
     check<ValueError>(max_length >= 1, "max_length must be at least 1");
     check<ValueError>(head_fraction >= 0.0 && head_fraction <= 1.0,
                       "head_fraction must be in [0, 1]");

@@ -103,6 +103,7 @@ config_case negative_hidden hidden_size -64 "key 'hidden_size': must be a non-ne
 config_case fraction_layers num_layers 1.5 "key 'num_layers': must be a non-negative integer, got 1.5"
 config_case null_lr lr null "key 'lr'"
 config_case zero_hidden hidden_size 0 "at least 1"
+config_case negative_min_frequency min_frequency -3 "min_frequency must be at least 1, got -3"
 config_case negative_skip skip_nonfinite -1 "skip_nonfinite must be >= 0, got -1"
 copy_model truncated && head -c 300 "$model/model.safetensors" >"$cases/truncated/model.safetensors"
 expect_error model_truncated "truncated/model.safetensors" predict --model "$cases/truncated" "good"
