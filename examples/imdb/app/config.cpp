@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nnlite/core/error.hpp>
 #include <sstream>
 #include <type_traits>
@@ -167,7 +168,13 @@ void read_value(const nlohmann::json& j, V& out) {
                 check<ValueError>(j.is_number_unsigned(), "must be a non-negative integer, got ",
                                   j.dump());
             else
-                check<ValueError>(j.is_number_integer(), "must be an integer, got ", j.dump());
+                // 2^63 and above parse as unsigned and would wrap to a negative value
+                check<ValueError>(j.is_number_integer() && (!j.is_number_unsigned() ||
+                                                            j.get<std::uint64_t>() <=
+                                                                static_cast<std::uint64_t>(
+                                                                    std::numeric_limits<V>::max())),
+                                  "must be an integer from ", std::numeric_limits<V>::min(), " to ",
+                                  std::numeric_limits<V>::max(), ", got ", j.dump());
         }
     }
     out = j.get<V>();

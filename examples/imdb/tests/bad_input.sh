@@ -104,6 +104,8 @@ config_case fraction_layers num_layers 1.5 "key 'num_layers': must be a non-nega
 config_case null_lr lr null "key 'lr'"
 config_case zero_hidden hidden_size 0 "at least 1"
 config_case negative_min_frequency min_frequency -3 "min_frequency must be at least 1, got -3"
+config_case wrapping_min_frequency min_frequency 9223372036854775808 \
+    "key 'min_frequency': must be an integer from -9223372036854775808 to 9223372036854775807"
 config_case negative_skip skip_nonfinite -1 "skip_nonfinite must be >= 0, got -1"
 copy_model truncated && head -c 300 "$model/model.safetensors" >"$cases/truncated/model.safetensors"
 expect_error model_truncated "truncated/model.safetensors" predict --model "$cases/truncated" "good"
