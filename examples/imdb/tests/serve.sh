@@ -119,6 +119,36 @@ grown_kb=$(($(hwm_kb) - before_kb))
 ((grown_kb < 32768)) || fail "refused bodies grew the server's peak memory by $((grown_kb / 1024)) MiB"
 pass "bodies to other routes refused unread (peak memory +$((grown_kb / 1024)) MiB)"
 
+# ---- request line and headers: 64 KiB --------------------------------------------------------
+# httplib 0.11.4 reads a header line until its newline, of any length, and any number of
+# headers: one header line without end, sent at loopback speed, grew the server by 350 MiB in
+# 8 s, within the header deadline. serve counts the bytes of each request's headers.
+request big_header GET /healthz -H "X-Big: $(head -c 70000 /dev/zero | tr '\0' a)"
+expect_status big_header 431 "request line and headers too large (limit 64 KiB)"
+many=()
+for i in $(seq 1 1500); do many+=(-H "X-Header-$i: $(printf '%040d' "$i")"); done
+request many_headers GET /healthz "${many[@]}"
+expect_status many_headers 431 "too large"
+request header_under_limit POST /api/predict -H 'Content-Type: application/json' \
+    -H "X-Filler: $(head -c 6000 /dev/zero | tr '\0' a)" --data-binary "{\"text\": \"$good\"}"
+expect_status header_under_limit 200
+before_kb=$(hwm_kb)
+# A header line that never ends (up to 300 MB, 10 s): the server stops reading at 64 KiB and
+# closes the connection (the writer then dies of SIGPIPE / EPIPE, which is the point).
+started=$(date +%s)
+(
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Endless: ' >&3
+    head -c 300000000 /dev/zero | tr '\0' a >&3
+) 2>/dev/null &
+writer=$!
+timeout 10 tail --pid="$writer" -f /dev/null || true
+kill "$writer" 2>/dev/null || true
+grown_kb=$(($(hwm_kb) - before_kb))
+((grown_kb < 16384)) || fail "an endless header line grew the server's peak memory by $((grown_kb / 1024)) MiB"
+curl -fsS "$base/healthz" >/dev/null || fail "/healthz failed after the endless header line"
+pass "endless header line cut off after $(($(date +%s) - started)) s (peak memory +$((grown_kb / 1024)) MiB)"
+
 # ---- 8 concurrent requests ---------------------------------------------------------------------
 texts=("$good" "$bad" "superb" "awful film" "brilliant movie" "a dull mess" "loved it" "worst")
 expected=()

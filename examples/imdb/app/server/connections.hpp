@@ -7,7 +7,8 @@
 //   reading the body, waiting for the model, writing the answer: request_timeout from the end
 //   of the headers (request_started(), called by the pre-routing handler)
 // httplib passes the accepted socket to the task queue only inside a closure, so this file
-// interposes accept(2) (Linux, glibc) to learn it: see connections.cpp.
+// interposes accept(2) (Linux, glibc) to learn it, and recv(2) to bound each request's line
+// and headers (max_header_bytes): see connections.cpp.
 #pragma once
 
 #include <httplib.h>
@@ -32,6 +33,9 @@ struct ConnectionLimits {
     std::size_t max_backlog = 512;  // accepted connections waiting for a thread
     std::chrono::milliseconds header_timeout{10000};
     std::chrono::milliseconds request_timeout{15000};
+    // request line + headers of one request, in bytes received (431 past it; see recv in
+    // connections.cpp). May include the first few KiB of a body that arrive with them.
+    std::size_t max_header_bytes = 64 * 1024;
 };
 
 class ConnectionPool : public httplib::TaskQueue {
