@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <nnlite/core/dtype.hpp>
 #include <nnlite/text/sequence.hpp>
 #include <string>
 #include <string_view>
@@ -71,7 +72,8 @@ struct Pooling {
     X(std::int64_t, patience, 3)           /* early stopping on validation accuracy (0 = off) */\
     X(double, plateau_factor, 0.5)         /* ReduceLROnPlateau on validation loss */          \
     X(std::int64_t, plateau_patience, 0)                                                       \
-    X(std::uint64_t, seed, 42)
+    X(std::uint64_t, seed, 42)                                                                 \
+    X(nnlite::ComputeType, compute, nnlite::ComputeType::fp32)  /* LSTM GEMMs; bf16: docs/imdb.md */
 // clang-format on
 
 /// Upper bounds of the sizes config.json decides (Config::validate): far beyond any useful

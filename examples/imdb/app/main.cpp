@@ -2,6 +2,7 @@
 // sentiment classifier on the IMDB movie-review dataset.
 //
 //   imdb_example train    [--preset cpu|seed|best] [--data PATH] [--out RUN_DIR] [--resume]
+//                         [--compute fp32|bf16] ...
 //   imdb_example evaluate --model RUN_DIR [--data PATH]
 //   imdb_example predict  --model RUN_DIR "text" | --file F | --file -   [--json] [--explain]
 //   imdb_example serve    --model RUN_DIR [--port 8080]
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     std::size_t epochs = 0, limit_train = 0, limit_test = 0, batch = 0, max_length = 0;
     double lr = 0, dropout = -1;
     std::uint64_t seed = 0;
+    std::string compute = "fp32";
     t->add_option("--epochs", epochs, "override the preset's number of epochs");
     t->add_option("--limit-train", limit_train,
                   "use a stratified subset of N training reviews (quick runs)");
@@ -64,6 +66,10 @@ int main(int argc, char** argv) {
                   "override every dropout probability (embeddings, between LSTM layers, "
                   "before the classifier); 0 makes a run deterministic across process counts")
         ->check(CLI::Range(0.0, 0.99));
+    t->add_option("--compute", compute,
+                  "LSTM matrix products in fp32 (default) or bf16 (bf16 inputs, fp32 "
+                  "accumulation; CPUs with AVX512-BF16); saved in config.json")
+        ->check(CLI::IsMember({"fp32", "bf16"}));
     add_device(t);
 
     // ---- evaluate ----
@@ -166,6 +172,8 @@ int main(int argc, char** argv) {
             if (t->count("--max-length")) set("max_length", train.config.max_length, max_length);
             if (t->count("--lr")) set("lr", train.config.lr, lr);
             if (t->count("--seed")) set("seed", train.config.seed, seed);
+            if (t->count("--compute"))
+                set("compute", train.config.compute, nnlite::parse_compute_type(compute));
             if (t->count("--dropout")) {
                 set("dropout", train.config.dropout, dropout);
                 set("embedding_dropout", train.config.embedding_dropout, dropout);
