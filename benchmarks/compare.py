@@ -310,7 +310,7 @@ def main():
     ap.add_argument("--no-onednn", action="store_true", help="skip the oneDNN worker")
     ap.add_argument("--no-pytorch", action="store_true", help="skip the PyTorch worker")
     ap.add_argument("--bf16", action="store_true",
-                    help="also run nnlite with --compute bf16 (column nnlite-bf16)")
+                    help="also run nnlite with --compute bf16 (column nnlite-bf16; CPU only)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--config", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -347,7 +347,7 @@ def main():
                 if rnd > 0 or len(sgemm) > 0:
                     nn_cmd.append("--no-sgemm")
                 order = [("nnlite", nn_cmd)]
-                if args.bf16:
+                if args.bf16 and args.device == "cpu":  # the CUDA backend runs fp32 only
                     order.append(("nnlite-bf16", nn_cmd + ["--compute", "bf16", "--no-sgemm"]))
                 if use_onednn:
                     order.append(("onednn", [onednn_exe, "--json", "--lengths-file",
