@@ -5,7 +5,7 @@ Usage (PyTorch from Debian's python3-torch, hence /usr/bin/python3; oneDNN from
 libdnnl-dev: benchmarks/install-bench-deps.sh installs both, neither is required):
     /usr/bin/python3 benchmarks/compare.py --build build [--threads 2] [--steps 3]
         [--configs seed,cpu,uni1] [--lengths fixed,imdb] [--rounds 1] [--markdown]
-        [--no-onednn] [--no-pytorch]
+        [--no-onednn] [--no-pytorch] [--bf16]
 (benchmarks/compare_pytorch.py is the same script under its old name.)
 
 It first prints the machine: CPU model and vector flags (/proc/cpuinfo), the OpenBLAS
@@ -19,7 +19,9 @@ a fresh process (so that the peak resident memory is that configuration's alone)
     pack_padded_sequence for variable lengths, + nn.Linear + BCEWithLogitsLoss, backward,
     clip_grad_norm_(1.0), Adam step), with torch.set_num_threads(threads)
 and prints one table with the nnlite/oneDNN and nnlite/PyTorch ratios of each figure
-(missing workers are shown as n/a). The model, the batches
+(missing workers are shown as n/a). With --bf16, lstm_benchmark also runs with
+--compute bf16 (LSTM GEMMs with bf16 inputs, fp32 accumulation; needs AVX512-BF16) in the
+same rotation, adding the columns nnlite-bf16 and bf16/fp32 (nnlite-bf16 / nnlite). The model, the batches
 (lengths from benchmarks/imdb_lengths.txt by the same splitmix64 draw), the step
 definition and the FLOP formula are the same on both sides; see lstm_benchmark.cpp.
 With --rounds R > 1 the pairs are repeated and the per-figure median is reported.
@@ -307,6 +309,8 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--no-onednn", action="store_true", help="skip the oneDNN worker")
     ap.add_argument("--no-pytorch", action="store_true", help="skip the PyTorch worker")
+    ap.add_argument("--bf16", action="store_true",
+                    help="also run nnlite with --compute bf16 (column nnlite-bf16; CPU only)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--config", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -343,6 +347,8 @@ def main():
                 if rnd > 0 or len(sgemm) > 0:
                     nn_cmd.append("--no-sgemm")
                 order = [("nnlite", nn_cmd)]
+                if args.bf16 and args.device == "cpu":  # the CUDA backend runs fp32 only
+                    order.append(("nnlite-bf16", nn_cmd + ["--compute", "bf16", "--no-sgemm"]))
                 if use_onednn:
                     order.append(("onednn", [onednn_exe, "--json", "--lengths-file",
                                              args.lengths_file] + common))
@@ -384,6 +390,8 @@ def main():
              "/".join(load_after)))
     head = ["config", "lengths", "figure", "nnlite", "oneDNN", "PyTorch", "nnlite/oneDNN",
             "nnlite/PyTorch"]
+    if args.bf16:
+        head += ["nnlite-bf16", "bf16/fp32"]
     rows = []
 
     def med(by, impl, key):
@@ -402,9 +410,13 @@ def main():
             extra = ""
             if key and key.endswith("gflops"):
                 extra = " (%.0f%% of SGEMM)" % (100 * a / sg)
-            rows.append([config, lengths, label, "%.2f%s" % (a, extra),
-                         "n/a" if o is None else "%.2f" % o, "n/a" if t is None else "%.2f" % t,
-                         ratio(a, o, higher), ratio(a, t, higher)])
+            row = [config, lengths, label, "%.2f%s" % (a, extra),
+                   "n/a" if o is None else "%.2f" % o, "n/a" if t is None else "%.2f" % t,
+                   ratio(a, o, higher), ratio(a, t, higher)]
+            if args.bf16:
+                b = med(by, "nnlite-bf16", key)
+                row += ["n/a" if b is None else "%.2f" % b, ratio(b, a, higher)]
+            rows.append(row)
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))

@@ -5,18 +5,73 @@
 //
 // Prints the OpenBLAS core, the compiled kernel ISA and, per shape, GFLOP/s of each side
 // (best of --reps) and their ratio. "packed" rows time the recurrent product against a B
-// packed once (as the LSTM does); BLAS re-packs it every call.
+// packed once (as the LSTM does); BLAS re-packs it every call. On a CPU with AVX512-BF16
+// two more columns: nnlite's bf16 kernel (gemm/bgemm.hpp, ComputeType::bf16: bf16 inputs,
+// fp32 accumulation; same packing rules) and its speed-up over nnlite's fp32 kernel, after
+// one line with the peak rates of the two instructions on this core (12 independent
+// register-only chains each): VFMADD231PS zmm (32 flops) and VDPBF16PS zmm (64 flops). The
+// bf16 kernel can beat the fp32 one only where the second is well above the first.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <nnlite/backend/cpu/blas.hpp>
+#include <nnlite/backend/cpu/gemm/bgemm.hpp>
 #include <nnlite/backend/cpu/gemm/sgemm.hpp>
 #include <nnlite/backend/cpu/isa.hpp>
 #include <string>
 #include <vector>
 
 namespace {
+
+#if NNLITE_BF16_KERNELS
+/// GFLOP/s of n rounds of 12 independent zmm FMA (fp32) or VDPBF16PS (bf16) chains.
+__attribute__((target("avx512f,fma"))) double peak_fma(long n) {
+    __m512 acc[12], x[12];
+    for (int j = 0; j < 12; ++j) {
+        acc[j] = _mm512_setzero_ps();
+        x[j] = _mm512_set1_ps(1e-3f * static_cast<float>(j));
+    }
+    __m512 y = _mm512_set1_ps(1e-3f);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) {
+        for (int j = 0; j < 12; ++j) acc[j] = _mm512_fmadd_ps(x[j], y, acc[j]);
+        __asm__ volatile("" : "+v"(y));  // keeps the chains from being merged or hoisted
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    __m512 sum = acc[0];
+    for (int j = 1; j < 12; ++j) sum = _mm512_add_ps(sum, acc[j]);
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, sum);
+    volatile float sink = lanes[0];  // the chains' results are used
+    (void)sink;
+    return 12.0 * 32.0 * static_cast<double>(n) / s / 1e9;
+}
+
+NNLITE_BF16_TARGET double peak_bf16(long n) {
+    __m512 acc[12];
+    __m512bh x[12];
+    for (int j = 0; j < 12; ++j) {
+        acc[j] = _mm512_setzero_ps();
+        x[j] = (__m512bh)_mm512_set1_epi32(0x3c003c00 + j);
+    }
+    __m512bh y = (__m512bh)_mm512_set1_epi32(0x3c003c01);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) {
+        for (int j = 0; j < 12; ++j) acc[j] = _mm512_dpbf16_ps(acc[j], x[j], y);
+        __asm__ volatile("" : "+v"(y));
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    __m512 sum = acc[0];
+    for (int j = 1; j < 12; ++j) sum = _mm512_add_ps(sum, acc[j]);
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, sum);
+    volatile float sink = lanes[0];  // the chains' results are used
+    (void)sink;
+    return 12.0 * 64.0 * static_cast<double>(n) / s / 1e9;
+}
+#endif
+
 struct Shape {
     const char* name;
     bool ta, tb;
@@ -50,14 +105,33 @@ int main(int argc, char** argv) {
         {"cpu dW_ih = dG^T.X", true, false, 256, 96, 16384, false},
         {"square 2048", false, false, 2048, 2048, 2048, false},
     };
-    std::printf("%-30s %10s %10s %8s\n", "shape (m x n x k)", "nnlite", "BLAS", "ratio");
+    const bool bf16 = nnlite::cpu_gemm::bf16_available();
+    if (!bf16)
+        std::printf("no bf16 column: %s\n",
+                    nnlite::cpu_gemm::bf16_unavailable(nnlite::cpu_isa::cpu_features()).c_str());
+#if NNLITE_BF16_KERNELS
+    if (bf16) {
+        double fma = 0, dp = 0;
+        for (int r = 0; r < 7; ++r) {  // best of 7 short runs, interleaved (load)
+            fma = std::max(fma, peak_fma(4'000'000));
+            dp = std::max(dp, peak_bf16(4'000'000));
+        }
+        std::printf("peak, 1 core: fp32 FMA %.1f GFLOP/s, bf16 VDPBF16PS %.1f GFLOP/s (%.2fx)\n",
+                    fma, dp, dp / fma);
+    }
+#endif
+    std::printf("%-30s %10s %10s %8s", "shape (m x n x k)", "nnlite", "BLAS", "ratio");
+    if (bf16) std::printf(" %10s %9s", "bf16", "bf16/fp32");
+    std::printf("\n");
     for (const auto& s : shapes) {
         const std::size_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
         std::vector<float> a(s.m * s.k, 0.01f), b(s.k * s.n, 0.02f), c(s.m * s.n, 0.f);
         nnlite::cpu_gemm::PackedB pb;
+        nnlite::cpu_gemm::PackedB16 pb16;
         if (s.packed) nnlite::cpu_gemm::pack_b(s.tb, s.k, s.n, b.data(), ldb, pb);
+        if (s.packed && bf16) nnlite::cpu_gemm::pack_b16(s.tb, s.k, s.n, b.data(), ldb, pb16);
         const int inner = s.packed ? 50 : 1;
-        double best_own = 1e30, best_blas = 1e30;
+        double best_own = 1e30, best_blas = 1e30, best_bf16 = 1e30;
         for (int r = 0; r < reps + 1; ++r) {
             auto t0 = std::chrono::steady_clock::now();
             for (int i = 0; i < inner; ++i) {
@@ -74,14 +148,30 @@ int main(int argc, char** argv) {
                 nnlite::blas::gemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(), ldb,
                                    s.packed ? 1.f : 0.f, c.data(), s.n);
             const double blas = seconds_of(t0) / inner;
+            double b16 = 0;
+            if (bf16) {
+                t0 = std::chrono::steady_clock::now();
+                for (int i = 0; i < inner; ++i) {
+                    if (s.packed)
+                        nnlite::cpu_gemm::bgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pb16, 1.f,
+                                                       c.data(), s.n, threads);
+                    else
+                        nnlite::cpu_gemm::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda,
+                                                b.data(), ldb, 0.f, c.data(), s.n, threads);
+                }
+                b16 = seconds_of(t0) / inner;
+            }
             if (r > 0) {
                 best_own = std::min(best_own, own);
                 best_blas = std::min(best_blas, blas);
+                best_bf16 = std::min(best_bf16, b16);
             }
         }
         const double fl = 2.0 * static_cast<double>(s.m * s.n * s.k) / 1e9;
-        std::printf("%-30s %10.1f %10.1f %7.2fx   (%zu x %zu x %zu)\n", s.name, fl / best_own,
-                    fl / best_blas, best_blas / best_own, s.m, s.n, s.k);
+        std::printf("%-30s %10.1f %10.1f %7.2fx", s.name, fl / best_own, fl / best_blas,
+                    best_blas / best_own);
+        if (bf16) std::printf(" %10.1f %8.2fx", fl / best_bf16, best_own / best_bf16);
+        std::printf("   (%zu x %zu x %zu)\n", s.m, s.n, s.k);
     }
     return 0;
 }

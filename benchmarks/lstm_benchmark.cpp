@@ -2,6 +2,11 @@
 //
 //   lstm_benchmark --config seed|cpu|uni1 --lengths fixed|imdb [--steps N] [--threads N]
 //                  [--warmup N] [--lengths-file PATH] [--no-sgemm] [--json] [--device cpu|cuda]
+//                  [--compute fp32|bf16]
+//
+// --compute bf16 builds the LSTM with LSTMOptions::compute(ComputeType::bf16): every LSTM
+// GEMM with bf16 inputs and fp32 accumulation (CPUs with AVX512-BF16; elsewhere the
+// program stops with the library's error). The FLOP count is the same either way.
 //
 // lstm_benchmark_cuda (lstm_benchmark_cuda.cu, built with NNLITE_WITH_CUDA=ON) is the same
 // program with the CUDA backend compiled in: --device cuda runs the model on the GPU, and
@@ -187,12 +192,14 @@ double median(std::vector<double> v) {
 template <class B>
 class Model {
   public:
-    Model(const Config& c, nnlite::Generator& gen)
+    Model(const Config& c, nnlite::ComputeType compute, nnlite::Generator& gen)
         : config_(c),
           embedding_(nn::EmbeddingOptions(c.vocab, c.emb).padding_idx(0), gen),
-          lstm_(
-              nn::LSTMOptions(c.emb, c.hidden).num_layers(c.layers).bidirectional(c.bidirectional),
-              gen),
+          lstm_(nn::LSTMOptions(c.emb, c.hidden)
+                    .num_layers(c.layers)
+                    .bidirectional(c.bidirectional)
+                    .compute(compute),
+                gen),
           fc_(nn::LinearOptions((c.bidirectional ? 2 : 1) * c.hidden, 1), gen) {}
 
     /// Logits [B, 1].
@@ -223,6 +230,7 @@ class Model {
 
 struct Args {
     std::string config = "seed", lengths = "fixed", lengths_file, device = "cpu";
+    nnlite::ComputeType compute = nnlite::ComputeType::fp32;
     int steps = 3, warmup = 1, threads = 0;
     bool json = false, sgemm = true, train = true, infer = true;
 };
@@ -252,6 +260,8 @@ Args parse(int argc, char** argv) {
             a.json = true;
         else if (k == "--device")
             a.device = value();
+        else if (k == "--compute")
+            a.compute = nnlite::parse_compute_type(value());
         else if (k == "--no-sgemm")
             a.sgemm = false;
         else if (k == "--train-only")
@@ -262,7 +272,8 @@ Args parse(int argc, char** argv) {
             std::printf(
                 "usage: lstm_benchmark --config seed|cpu|uni1 --lengths fixed|imdb [--steps N]\n"
                 "       [--warmup N] [--threads N] [--lengths-file PATH] [--train-only]\n"
-                "       [--infer-only] [--no-sgemm] [--json] [--device cpu|cuda]\n");
+                "       [--infer-only] [--no-sgemm] [--json] [--device cpu|cuda]\n"
+                "       [--compute fp32|bf16]\n");
             std::exit(0);
         } else {
             throw std::runtime_error("unknown argument " + k + " (see --help)");
@@ -283,7 +294,7 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
     std::vector<std::int64_t> pool;
     if (args.lengths == "imdb") pool = read_lengths(args.lengths_file);
     nnlite::Generator gen(1234);
-    Model<B> model(cfg, gen);
+    Model<B> model(cfg, args.compute, gen);
     const auto params = model.parameters();
     nnlite::optim::Adam<float, B> adam(params, nnlite::optim::AdamOptions(1e-3));
 
@@ -362,7 +373,7 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             "\"train_cpu_s\": %.5f, \"infer_cpu_s\": %.5f, "
             "\"rss_base_mib\": %.1f, \"rss_peak_train_mib\": %.1f, \"rss_peak_mib\": %.1f, "
             "\"blas_core\": \"%s\", \"kernel_isa\": \"%s\", \"lstm_gemm\": \"%s\", "
-            "\"checksum\": %.6g}\n",
+            "\"compute\": \"%s\", \"checksum\": %.6g}\n",
             args.device.c_str(), cfg.name.c_str(), args.lengths.c_str(), threads, args.steps,
             cfg.batch, tokens_per_batch, sgemm, tr.seconds, tr.samples, tr.tokens, tr.gflops,
             inf.seconds, inf.samples, inf.tokens, inf.gflops,
@@ -370,7 +381,8 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             infer_cpu.empty() ? 0.0 : median(infer_cpu), rss_base, rss_train, rss_peak,
             nnlite::blas::core_name().c_str(),
             nnlite::cpu_isa::isa_name(nnlite::cpu_isa::compiled_isa()),
-            nnlite::cpu_lstm::use_own_sgemm() ? "nnlite" : "blas", loss_sum);
+            nnlite::cpu_lstm::use_own_sgemm() ? "nnlite" : "blas", nnlite::to_string(args.compute),
+            loss_sum);
     } else {
         std::printf(
             "nnlite lstm_benchmark (%s): config %s (vocab %zu, emb %zu, hidden %zu, %zu layer%s, "
@@ -379,10 +391,16 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             args.device.c_str(), cfg.name.c_str(), cfg.vocab, cfg.emb, cfg.hidden, cfg.layers,
             cfg.layers > 1 ? "s" : "", cfg.bidirectional ? "bidirectional" : "unidirectional",
             cfg.batch, args.lengths.c_str(), tokens_per_batch, threads, threads > 1 ? "s" : "");
-        std::printf("  OpenBLAS core %s; LSTM GEMMs: %s (kernels compiled for %s)\n",
-                    nnlite::blas::core_name().c_str(),
-                    nnlite::cpu_lstm::use_own_sgemm() ? "nnlite's own" : "BLAS",
-                    nnlite::cpu_isa::isa_name(nnlite::cpu_isa::compiled_isa()));
+        if (args.compute == nnlite::ComputeType::bf16)
+            std::printf(
+                "  OpenBLAS core %s; LSTM GEMMs: nnlite's bf16 kernel (AVX512-BF16, fp32 "
+                "accumulation)\n",
+                nnlite::blas::core_name().c_str());
+        else
+            std::printf("  OpenBLAS core %s; LSTM GEMMs: %s (kernels compiled for %s)\n",
+                        nnlite::blas::core_name().c_str(),
+                        nnlite::cpu_lstm::use_own_sgemm() ? "nnlite's own" : "BLAS",
+                        nnlite::cpu_isa::isa_name(nnlite::cpu_isa::compiled_isa()));
         if (args.sgemm) std::printf("  SGEMM 2048^3: %.1f GFLOP/s\n", sgemm);
         auto line = [&](const char* what, const Figure& f) {
             if (f.seconds == 0) return;

@@ -156,6 +156,9 @@ nlohmann::json json_value(OptimizerKind o) {
 nlohmann::json json_value(const Pooling& p) {
     return p.to_string();
 }
+nlohmann::json json_value(nnlite::ComputeType c) {
+    return nnlite::to_string(c);
+}
 
 template <class V>
 void read_value(const nlohmann::json& j, V& out) {
@@ -187,6 +190,9 @@ void read_value(const nlohmann::json& j, OptimizerKind& out) {
 }
 void read_value(const nlohmann::json& j, Pooling& out) {
     out = Pooling::parse(j.get<std::string>());
+}
+void read_value(const nlohmann::json& j, nnlite::ComputeType& out) {
+    out = nnlite::parse_compute_type(j.get<std::string>());
 }
 
 template <class V>

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <nnlite/core/dtype.hpp>
 #include <nnlite/text/sequence.hpp>
 #include <string>
 #include <string_view>
@@ -72,7 +73,8 @@ struct Pooling {
     X(double, plateau_factor, 0.5)         /* ReduceLROnPlateau on validation loss */          \
     X(std::int64_t, plateau_patience, 0)                                                       \
     X(std::int64_t, skip_nonfinite, 0)     /* non-finite steps skipped; 0 = stop at the first */\
-    X(std::uint64_t, seed, 42)
+    X(std::uint64_t, seed, 42)                                                                 \
+    X(nnlite::ComputeType, compute, nnlite::ComputeType::fp32)  /* LSTM GEMMs; bf16: docs/imdb.md */
 // clang-format on
 
 /// Upper bounds of the sizes config.json decides (Config::validate): far beyond any useful

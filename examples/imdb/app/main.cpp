@@ -2,6 +2,7 @@
 // sentiment classifier on the IMDB movie-review dataset.
 //
 //   imdb_example train    [--preset cpu|seed|best] [--data PATH] [--out RUN_DIR] [--resume]
+//                         [--compute fp32|bf16] ...
 //   imdb_example evaluate --model RUN_DIR [--data PATH]
 //   imdb_example predict  --model RUN_DIR "text" | --file F | --file -   [--json] [--explain]
 //   imdb_example serve    --model RUN_DIR [--port 8080]
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
     double lr = 0, dropout = -1;
     std::uint64_t seed = 0;
     std::int64_t skip_nonfinite = 0;
+    std::string compute = "fp32";
     t->add_option("--epochs", epochs, "override the preset's number of epochs");
     t->add_option("--limit-train", limit_train,
                   "use a stratified subset of N training reviews (quick runs)");
@@ -69,6 +71,10 @@ int main(int argc, char** argv) {
     t->add_option("--skip-nonfinite", skip_nonfinite,
                   "skip up to N training steps whose loss or gradient norm is not finite (no "
                   "update, a warning each) before stopping; default 0: stop at the first");
+    t->add_option("--compute", compute,
+                  "LSTM matrix products in fp32 (default) or bf16 (bf16 inputs, fp32 "
+                  "accumulation; CPUs with AVX512-BF16); saved in config.json")
+        ->check(CLI::IsMember({"fp32", "bf16"}));
     add_device(t);
 
     // ---- evaluate ----
@@ -179,6 +185,8 @@ int main(int argc, char** argv) {
             if (t->count("--seed")) set("seed", train.config.seed, seed);
             if (t->count("--skip-nonfinite"))
                 set("skip_nonfinite", train.config.skip_nonfinite, skip_nonfinite);
+            if (t->count("--compute"))
+                set("compute", train.config.compute, nnlite::parse_compute_type(compute));
             if (t->count("--dropout")) {
                 set("dropout", train.config.dropout, dropout);
                 set("embedding_dropout", train.config.embedding_dropout, dropout);

@@ -225,6 +225,11 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         }
     }
     cfg.validate();
+    // --compute bf16 where this device or CPU cannot run it: stop before any data is read.
+    const std::string compute_problem =
+        nnlite::ops::lstm_compute_unavailable<float, B>(cfg.compute);
+    check<nnlite::Error>(compute_problem.empty(), "--compute ", nnlite::to_string(cfg.compute),
+                         ": ", compute_problem);
 
     // ---- data ----------------------------------------------------------------------
     if (root) {
@@ -325,10 +330,11 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
     }
     if (root)
         std::printf(
-            "model: %zu parameters (embedding %zu x %zu, %s%zu-layer LSTM %zu, pooling %s)\n",
+            "model: %zu parameters (embedding %zu x %zu, %s%zu-layer LSTM %zu, pooling %s)%s\n",
             model.parameter_count(), data.vocabulary.size(), cfg.embedding_dim,
             cfg.bidirectional ? "bidirectional " : "", cfg.num_layers, cfg.hidden_size,
-            cfg.pooling.to_string().c_str());
+            cfg.pooling.to_string().c_str(),
+            cfg.compute == nnlite::ComputeType::bf16 ? ", LSTM GEMMs in bf16" : "");
 
     // ---- epochs ----------------------------------------------------------------------
     const auto seq = sequence_options(cfg);

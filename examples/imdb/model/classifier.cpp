@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nnlite/autograd/grad_mode.hpp>
@@ -143,6 +144,23 @@ Classifier Classifier::load(const std::string& run_dir, nnlite::Device device) {
     check_weight_shapes(nnlite::io::SafetensorsFile::open(model_path), c.config,
                         c.vocabulary.size(), config_path);
     const auto weights = nnlite::io::load<float>(model_path);
+    // A run trained with --compute bf16 runs in bf16 where the device offers it (evaluate
+    // then reproduces the numbers training reported); elsewhere in fp32, which its weights
+    // are (bf16 only rounds the matrix products' inputs), with one line on stderr.
+    if (c.config.compute != nnlite::ComputeType::fp32) {
+        std::string why;
+        nnlite::dispatch(device, [&](auto backend) {
+            using B = decltype(backend);
+            why = nnlite::ops::lstm_compute_unavailable<float, B>(c.config.compute);
+        });
+        if (!why.empty()) {
+            std::fprintf(stderr,
+                         "note: %s was trained with --compute %s, which cannot run here (%s); "
+                         "running it in fp32\n",
+                         run_dir.c_str(), nnlite::to_string(c.config.compute), why.c_str());
+            c.config.compute = nnlite::ComputeType::fp32;
+        }
+    }
     auto cpu_model = std::make_shared<SentimentModel<nnlite::cpu>>(c.config, c.vocabulary.size());
     try {
         cpu_model->load_state_dict(weights);

@@ -42,7 +42,8 @@ class SentimentModel : public nnlite::nn::Module<float, B> {
                                                      .num_layers(c.num_layers)
                                                      .bidirectional(c.bidirectional)
                                                      .dropout(c.lstm_dropout)
-                                                     .batch_first(true),
+                                                     .batch_first(true)
+                                                     .compute(c.compute),
                                                  init_gen_));
         lstm->set_dropout_generator(dropout_gen_);
         embedding_dropout = this->register_module(

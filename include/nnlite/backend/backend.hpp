@@ -13,6 +13,8 @@
 //   kernels<B>           elementwise, broadcast, reduction, indexing, softmax, loss, GEMM
 //   training_kernels<B>  optimizer steps, norm accumulation, clamping, dropout masks
 //   lstm_kernels<B>      the fused LSTM gate math of one time step, forward and backward
+//                        (optionally compute_unavailable<T>(ComputeType) and a ComputeType
+//                        on its GEMMs: compute types beyond fp32, see ops/lstm.hpp)
 //   backend_traits<B>    execution policy the ops ask for (threads, FPU mode), see below
 //
 // Ops (ops/) are written once against these interfaces; the element math that both

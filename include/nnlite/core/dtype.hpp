@@ -1,8 +1,13 @@
-// Element-type traits: the names nnlite prints and the safetensors dtype codes.
+// Element-type traits: the names nnlite prints and the safetensors dtype codes; and the
+// compute types a module may run its matrix products in.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <type_traits>
+
+#include "nnlite/core/error.hpp"
 
 namespace nnlite {
 
@@ -29,6 +34,24 @@ struct dtype_traits<std::int64_t> {
     static constexpr const char* name = "int64";
     static constexpr const char* safetensors = "I64";
 };
+
+/// What a module's matrix products read their inputs as (nn::LSTMOptions::compute).
+///   fp32  the tensors' own float values (the default)
+///   bf16  the GEMM inputs rounded to bfloat16 (8 significant bits, round to nearest even),
+///         products accumulated in fp32; weights, gradients, optimizer state and the
+///         elementwise math stay fp32. CPU only, on CPUs with AVX512-BF16 (docs/lstm.md).
+enum class ComputeType { fp32, bf16 };
+
+inline const char* to_string(ComputeType c) {
+    return c == ComputeType::bf16 ? "bf16" : "fp32";
+}
+
+/// "fp32" or "bf16"; ValueError naming the value otherwise.
+inline ComputeType parse_compute_type(std::string_view name) {
+    if (name == "fp32") return ComputeType::fp32;
+    if (name == "bf16") return ComputeType::bf16;
+    throw ValueError("compute type must be fp32 or bf16, got '" + std::string(name) + "'");
+}
 
 /// Types that carry gradients.
 template <class T>

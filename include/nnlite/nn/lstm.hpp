@@ -21,6 +21,11 @@
 //   weight_ih_l{l} [4H, in_l], weight_hh_l{l} [4H, H], bias_ih_l{l} [4H], bias_hh_l{l} [4H]
 // with in_0 = input_size and in_l = D*H above, gates ordered i, f, g, o; all initialised
 // U(-1/sqrt(H), 1/sqrt(H)) like PyTorch.
+//
+// compute(ComputeType::bf16) runs every GEMM of the stack (forward and backward) with bf16
+// inputs and fp32 accumulation; parameters, gradients, optimizer state and the gate math
+// stay fp32 (docs/lstm.md: tolerances, CPU requirement). A backend or CPU that cannot run
+// it is an nnlite::Error from the constructor.
 #pragma once
 
 #include <cmath>
@@ -31,6 +36,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "nnlite/core/dtype.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/random.hpp"
 #include "nnlite/nn/module.hpp"
@@ -69,6 +75,11 @@ class LSTMOptions {
         bias_ = on;
         return *this;
     }
+    /// What the GEMMs read their inputs as: fp32 (default) or bf16 (CPUs with AVX512-BF16).
+    LSTMOptions& compute(ComputeType c) {
+        compute_ = c;
+        return *this;
+    }
 
     std::size_t input_size() const { return input_size_; }
     std::size_t hidden_size() const { return hidden_size_; }
@@ -77,6 +88,7 @@ class LSTMOptions {
     double dropout() const { return dropout_; }
     bool batch_first() const { return batch_first_; }
     bool bias() const { return bias_; }
+    ComputeType compute() const { return compute_; }
 
   private:
     std::size_t input_size_, hidden_size_;
@@ -85,6 +97,7 @@ class LSTMOptions {
     double dropout_ = 0.0;
     bool batch_first_ = false;
     bool bias_ = true;
+    ComputeType compute_ = ComputeType::fp32;
 };
 
 /// A recurrent state (h, c). Both undefined means "zeros".
@@ -126,6 +139,7 @@ class LSTM : public Module<T, B> {
                           options.input_size(), " and ", options.hidden_size());
         check<ValueError>(options.num_layers() > 0, "LSTM: num_layers must be at least 1");
         ops::check_dropout_probability(options.dropout(), "LSTM");
+        ops::require_lstm_compute<T, B>(options.compute());
         const std::size_t H = options.hidden_size(), D = directions();
         for (std::size_t l = 0; l < options.num_layers(); ++l) {
             const std::size_t in = l == 0 ? options.input_size() : D * H;
@@ -210,12 +224,13 @@ class LSTM : public Module<T, B> {
             }
             std::vector<ops::LSTMLayerOutput<T, B>> results;
             if (D == 2) {  // both directions as one node, run concurrently
-                auto both = ops::lstm_bidirectional_layer(layer_in, lengths, dir[0], dir[1]);
+                auto both = ops::lstm_bidirectional_layer(layer_in, lengths, dir[0], dir[1],
+                                                          options_.compute());
                 results = {both.first, both.second};
             } else {
                 const auto& p = dir[0];
                 results = {ops::lstm_layer(layer_in, lengths, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih,
-                                           p.b_hh, false)};
+                                           p.b_hh, false, options_.compute())};
             }
             for (const auto& r : results) {
                 outs.push_back(r.output);

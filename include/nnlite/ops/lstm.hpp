@@ -23,6 +23,11 @@
 // - Backward (BPTT): per step the fused gate-backward kernel and one GEMM dG·W_hh for the
 //   recurrent gradient; then dX = dG·W_ih, dW_ih = dG^T·X, dW_hh = dG^T·H_prev as single
 //   GEMMs over all N rows, and db_ih = db_hh = column sums of dG.
+// - Compute type (the last argument, default fp32): with ComputeType::bf16 every one of
+//   those GEMMs reads its two inputs rounded to bfloat16 and accumulates in fp32; the gate
+//   math, cell state, saved activations and all gradients stay fp32. Backends say whether
+//   they offer a type (lstm_kernels<B>::compute_unavailable<T>; one without it runs fp32
+//   only); an unavailable type is an nnlite::Error naming why, before anything runs.
 #pragma once
 
 #include <algorithm>
@@ -30,12 +35,14 @@
 #include <cstdint>
 #include <memory>
 #include <numeric>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "nnlite/autograd/engine.hpp"
 #include "nnlite/backend/backend.hpp"
+#include "nnlite/core/dtype.hpp"
 #include "nnlite/core/error.hpp"
 #include "nnlite/core/threads.hpp"
 #include "nnlite/tensor/tensor.hpp"
@@ -52,6 +59,50 @@ struct LSTMLayerOutput {
 };
 
 namespace detail {
+
+/// Whether lstm_kernels K says which compute types it offers (compute_unavailable<T>).
+template <class K, class = void>
+struct offers_compute_types : std::false_type {};
+template <class K>
+struct offers_compute_types<
+    K, std::void_t<decltype(K::template compute_unavailable<float>(ComputeType::fp32))>>
+    : std::true_type {};
+
+}  // namespace detail
+
+/// Why lstm_layer cannot run in compute type c for element type T on backend B here (empty:
+/// it can). fp32 always can; a backend that does not say otherwise offers nothing else.
+template <class T, class B>
+std::string lstm_compute_unavailable(ComputeType c) {
+    if (c == ComputeType::fp32) return {};
+    if constexpr (detail::offers_compute_types<lstm_kernels<B>>::value)
+        return lstm_kernels<B>::template compute_unavailable<T>(c);
+    else
+        return std::string("compute type ") + to_string(c) + " is not offered by nnlite's " +
+               B::name + " backend (it runs the LSTM in fp32 only); use compute type fp32";
+}
+
+/// Throws nnlite::Error with lstm_compute_unavailable's reason when there is one.
+template <class T, class B>
+void require_lstm_compute(ComputeType c) {
+    if (c == ComputeType::fp32) return;
+    const std::string why = lstm_compute_unavailable<T, B>(c);
+    check(why.empty(), "lstm: ", why);
+}
+
+namespace detail {
+
+/// K::gemm in compute type c (backends without compute types run fp32 only: the callers
+/// checked require_lstm_compute first).
+template <class K, class T>
+void lstm_gemm(ComputeType c, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+               std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+               T beta, T* out, std::size_t ldc) {
+    if constexpr (offers_compute_types<K>::value)
+        K::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, out, ldc, c);
+    else
+        K::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, out, ldc);
+}
 
 /// Which rows are active at each step and where each step's rows live. Built once per
 /// call from the lengths; everything in the time loop reads from it.
@@ -118,29 +169,33 @@ inline LSTMSchedule make_lstm_schedule(const std::vector<std::int64_t>& lengths,
     return s;
 }
 
-/// The recurrent product against one weight matrix used every step: C = A · op(W) + beta C.
-/// Backends whose lstm_kernels offer pack_weights/gemm_packed (the CPU) pack op(W) once
-/// here and reuse it each step; others call their plain gemm.
+/// The recurrent product against one weight matrix used every step: C = A · op(W) + beta C,
+/// in compute type c. Backends whose lstm_kernels offer pack_weights/gemm_packed with a
+/// compute type (the CPU) pack op(W) once here and reuse it each step; others call their
+/// plain gemm.
 template <class K, class T, class = void>
 struct RecurrentWeights {
     bool trans;
     std::size_t k, n, ldw;
     const T* w;
-    RecurrentWeights(bool trans_w, std::size_t k_, std::size_t n_, const T* w_, std::size_t ldw_)
-        : trans(trans_w), k(k_), n(n_), ldw(ldw_), w(w_) {}
+    ComputeType compute;
+    RecurrentWeights(bool trans_w, std::size_t k_, std::size_t n_, const T* w_, std::size_t ldw_,
+                     ComputeType c)
+        : trans(trans_w), k(k_), n(n_), ldw(ldw_), w(w_), compute(c) {}
     void multiply(std::size_t m, const T* a, std::size_t lda, T beta, T* c, std::size_t ldc) const {
-        K::gemm(false, trans, m, n, k, T(1), a, lda, w, ldw, beta, c, ldc);
+        lstm_gemm<K>(compute, false, trans, m, n, k, T(1), a, lda, w, ldw, beta, c, ldc);
     }
 };
 template <class K, class T>
-struct RecurrentWeights<
-    K, T,
-    std::void_t<decltype(K::pack_weights(false, std::size_t{}, std::size_t{},
-                                         static_cast<const T*>(nullptr), std::size_t{}))>> {
+struct RecurrentWeights<K, T,
+                        std::void_t<decltype(K::pack_weights(false, std::size_t{}, std::size_t{},
+                                                             static_cast<const T*>(nullptr),
+                                                             std::size_t{}, ComputeType::fp32))>> {
     decltype(K::pack_weights(false, std::size_t{}, std::size_t{}, static_cast<const T*>(nullptr),
-                             std::size_t{})) packed;
-    RecurrentWeights(bool trans_w, std::size_t k, std::size_t n, const T* w, std::size_t ldw)
-        : packed(K::pack_weights(trans_w, k, n, w, ldw)) {}
+                             std::size_t{}, ComputeType::fp32)) packed;
+    RecurrentWeights(bool trans_w, std::size_t k, std::size_t n, const T* w, std::size_t ldw,
+                     ComputeType c)
+        : packed(K::pack_weights(trans_w, k, n, w, ldw, c)) {}
     void multiply(std::size_t m, const T* a, std::size_t lda, T beta, T* c, std::size_t ldc) const {
         K::gemm_packed(m, T(1), a, lda, packed, beta, c, ldc);
     }
@@ -153,19 +208,22 @@ template <class K, class T, class = void>
 struct ForwardStep {
     RecurrentWeights<K, T> w;
     std::size_t hidden;
-    ForwardStep(const T* w_hh, std::size_t H) : w(true, H, 4 * H, w_hh, H), hidden(H) {}
+    ForwardStep(const T* w_hh, std::size_t H, ComputeType c)
+        : w(true, H, 4 * H, w_hh, H, c), hidden(H) {}
     void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho) const {
         w.multiply(rows, hp, hidden, T(1), gates, 4 * hidden);
         K::gates_forward(gates, cp, co, ho, rows, hidden);
     }
 };
 template <class K, class T>
-struct ForwardStep<
-    K, T,
-    std::void_t<decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{}))>> {
-    decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{})) w;
+struct ForwardStep<K, T,
+                   std::void_t<decltype(K::pack_gate_weights(static_cast<const T*>(nullptr),
+                                                             std::size_t{}, ComputeType::fp32))>> {
+    decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{},
+                                  ComputeType::fp32)) w;
     std::size_t hidden;
-    ForwardStep(const T* w_hh, std::size_t H) : w(K::pack_gate_weights(w_hh, H)), hidden(H) {}
+    ForwardStep(const T* w_hh, std::size_t H, ComputeType c)
+        : w(K::pack_gate_weights(w_hh, H, c)), hidden(H) {}
     void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho) const {
         K::step_forward(rows, hp, hidden, w, gates, cp, co, ho);
     }
@@ -180,6 +238,7 @@ bool defined_requires_grad(const Tensor<T, B>& t) {
 template <class T, class B>
 struct LSTMLayerSaved {
     LSTMSchedule sched;
+    ComputeType compute = ComputeType::fp32;  // of every GEMM, forward and backward
     std::size_t input_size = 0, hidden = 0;
     Tensor<T, B> x_rows;  // [N, in] step-ordered input rows (x itself when not packed)
     Tensor<T, B> gates;   // [N, 4H] activations i, f, g, o
@@ -212,7 +271,7 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     const T* gates = sv.gates.data();
     const T* cells = sv.cells.data();
     // dh = dG · W_hh each step: W_hh [G, H] packed once for the whole backward.
-    const RecurrentWeights<K, T> w_hh(false, G, H, sv.w_hh.data(), H);
+    const RecurrentWeights<K, T> w_hh(false, G, H, sv.w_hh.data(), H, sv.compute);
     for (std::size_t s = sc.steps; s-- > 0;) {
         const std::size_t rows = sc.active[s], ended = sc.active[s + 1];
         // Rows whose last step is s start their recurrence from the h_n / c_n gradients.
@@ -230,14 +289,14 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
         const Shape x_shape{sc.time, Bn, I};
         if (sc.packed) {
             auto dx_rows = Tensor<T, B>::empty({N, I});
-            K::gemm(false, false, N, I, G, T(1), dgates.data(), G, sv.w_ih.data(), I, T(0),
-                    dx_rows.data(), I);
+            lstm_gemm<K>(sv.compute, false, false, N, I, G, T(1), dgates.data(), G, sv.w_ih.data(),
+                         I, T(0), dx_rows.data(), I);
             out[0] = Tensor<T, B>::zeros(x_shape);
             K::copy_rows(dx_rows.data(), iota, out[0].data(), sc.padded_row.data(), N, I);
         } else {
             out[0] = Tensor<T, B>::empty(x_shape);
-            K::gemm(false, false, N, I, G, T(1), dgates.data(), G, sv.w_ih.data(), I, T(0),
-                    out[0].data(), I);
+            lstm_gemm<K>(sv.compute, false, false, N, I, G, T(1), dgates.data(), G, sv.w_ih.data(),
+                         I, T(0), out[0].data(), I);
         }
     }
     if (sv.need_h0) {
@@ -250,13 +309,13 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     }
     if (sv.need_w_ih) {
         out[3] = Tensor<T, B>::empty({G, I});
-        K::gemm(true, false, G, I, N, T(1), dgates.data(), G, sv.x_rows.data(), I, T(0),
-                out[3].data(), I);
+        lstm_gemm<K>(sv.compute, true, false, G, I, N, T(1), dgates.data(), G, sv.x_rows.data(), I,
+                     T(0), out[3].data(), I);
     }
     if (sv.need_w_hh) {
         out[4] = Tensor<T, B>::empty({G, H});
-        K::gemm(true, false, G, H, N, T(1), dgates.data(), G, sv.h_prev.data(), H, T(0),
-                out[4].data(), H);
+        lstm_gemm<K>(sv.compute, true, false, G, H, N, T(1), dgates.data(), G, sv.h_prev.data(), H,
+                     T(0), out[4].data(), H);
     }
     if (sv.need_b_ih || sv.need_b_hh) {
         auto db = Tensor<T, B>::empty({G});
@@ -337,8 +396,8 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     auto gates = Tensor<T, B>::empty({N, G});
     K::broadcast_bias_rows(gates.data(), b_ih.defined() ? b_ih.data() : nullptr,
                            b_hh.defined() ? b_hh.data() : nullptr, N, G);
-    K::gemm(false, true, N, G, I, T(1), sv->x_rows.data(), I, w_ih.data(), I, T(1), gates.data(),
-            G);
+    lstm_gemm<K>(sv->compute, false, true, N, G, I, T(1), sv->x_rows.data(), I, w_ih.data(), I,
+                 T(1), gates.data(), G);
 
     // Initial states in sorted order.
     auto h0s = Tensor<T, B>::zeros({Bn, H});
@@ -358,7 +417,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     }
     T* y = y_rows.data();
     // gates += h_prev · W_hh^T and the gate math each step: W_hh packed once for the loop.
-    const ForwardStep<K, T> step(w_hh.data(), H);
+    const ForwardStep<K, T> step(w_hh.data(), H, sv->compute);
     for (std::size_t s = 0; s < sc.steps; ++s) {
         const std::size_t rows = sc.active[s], r0 = sc.step_row[s];
         const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * H;
@@ -430,6 +489,7 @@ void run_directions(F0&& f0, F1&& f1) {
 ///   x [T, B, in]; lengths: empty (all T) or B values in [1, T];
 ///   h0, c0 [B, H] or undefined (zeros); w_ih [4H, in]; w_hh [4H, H];
 ///   b_ih, b_hh [4H] or undefined (no bias); reverse: run from each sequence's end.
+///   compute: the GEMMs' compute type (fp32, or bf16 where lstm_compute_unavailable allows).
 /// Returns {output [T, B, H], h_n [B, H], c_n [B, H]}, recorded as one autograd node
 /// ("LSTMLayerBackward") with inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh).
 template <class T, class B>
@@ -437,11 +497,13 @@ LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::i
                                  const Tensor<T, B>& h0, const Tensor<T, B>& c0,
                                  const Tensor<T, B>& w_ih, const Tensor<T, B>& w_hh,
                                  const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh,
-                                 bool reverse = false) {
+                                 bool reverse = false, ComputeType compute = ComputeType::fp32) {
+    require_lstm_compute<T, B>(compute);
     detail::check_lstm_layer_args(x, h0, c0, w_ih, w_hh, b_ih, b_hh);
     const bool need_grad = detail::lstm_layer_needs_grad(x, h0, c0, w_ih, w_hh, b_ih, b_hh);
     auto sv = std::make_shared<detail::LSTMLayerSaved<T, B>>();
     sv->sched = detail::make_lstm_schedule(lengths, x.size(0), x.size(1), reverse);
+    sv->compute = compute;
     LSTMLayerOutput<T, B> res =
         detail::lstm_layer_forward(sv.get(), x, h0, c0, w_ih, w_hh, b_ih, b_hh, need_grad);
     if (need_grad) {
@@ -474,10 +536,13 @@ struct LSTMDirectionParams {
 /// Returns {forward, reverse}, recorded as ONE autograd node
 /// ("BidirectionalLSTMLayerBackward") with inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh) of the
 /// forward direction then of the reverse one, and outputs (output, h_n, c_n) of each.
+/// `compute` as in lstm_layer, for both directions.
 template <class T, class B>
 std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer(
     const Tensor<T, B>& x, const std::vector<std::int64_t>& lengths,
-    const LSTMDirectionParams<T, B>& fwd, const LSTMDirectionParams<T, B>& rev) {
+    const LSTMDirectionParams<T, B>& fwd, const LSTMDirectionParams<T, B>& rev,
+    ComputeType compute = ComputeType::fp32) {
+    require_lstm_compute<T, B>(compute);
     const LSTMDirectionParams<T, B>* dirs[2] = {&fwd, &rev};
     bool need_grad = false;
     std::shared_ptr<detail::LSTMLayerSaved<T, B>> sv[2];
@@ -488,6 +553,7 @@ std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer
                     detail::lstm_layer_needs_grad(x, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih, p.b_hh);
         sv[d] = std::make_shared<detail::LSTMLayerSaved<T, B>>();
         sv[d]->sched = detail::make_lstm_schedule(lengths, x.size(0), x.size(1), d == 1);
+        sv[d]->compute = compute;
     }
     LSTMLayerOutput<T, B> res[2];
     auto run = [&](int d) {

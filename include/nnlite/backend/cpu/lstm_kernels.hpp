@@ -17,16 +17,23 @@
 // The GEMMs around these kernels (input projection, recurrent product, weight gradients)
 // live in ops/lstm.hpp; these kernels only do the elementwise work, one pass per row, so
 // the gate math never round-trips through memory more than once.
+//
+// Compute types (ops/lstm.hpp passes the layer's ComputeType to every GEMM entry point):
+// fp32 is the default; bf16 (float only) runs every GEMM on gemm/bgemm.hpp's AVX512-BF16
+// kernel, whatever use_own_sgemm() says, and the forward step on lstm_step.hpp's bf16
+// variant. compute_unavailable<T>(c) says why a type cannot run here (ops check it first).
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <type_traits>
 
 #include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cpu/blas.hpp"
+#include "nnlite/backend/cpu/gemm/bgemm.hpp"
 #include "nnlite/backend/cpu/gemm/sgemm.hpp"
 #include "nnlite/backend/cpu/isa.hpp"
 #include "nnlite/backend/cpu/kernels.hpp"
@@ -34,6 +41,7 @@
 #include "nnlite/backend/cpu/storage.hpp"
 #include "nnlite/backend/cpu/vec_math.hpp"
 #include "nnlite/backend/functors.hpp"
+#include "nnlite/core/dtype.hpp"
 
 namespace nnlite {
 
@@ -65,6 +73,18 @@ inline int gemm_threads() {
 
 template <>
 struct lstm_kernels<cpu> {
+    /// Why compute type c cannot run for element type T on a CPU with features f (default:
+    /// this one; tests pass others); empty when it can.
+    template <class T>
+    static std::string compute_unavailable(
+        ComputeType c, const cpu_isa::CpuFeatures& f = cpu_isa::cpu_features()) {
+        if (c == ComputeType::fp32) return {};
+        if (!std::is_same_v<T, float>)
+            return std::string("compute type ") + to_string(c) +
+                   " applies to float tensors only (the GEMM inputs are rounded from float)";
+        return cpu_gemm::bf16_unavailable(f);
+    }
+
     /// Forward gate math for `rows` rows. `gates` [rows, 4H] holds pre-activations on entry
     /// and the activations (i, f, g, o) on exit (backward reuses them). `c_prev` and `c_out`
     /// are [rows, H] and may alias (in-place cell update for inference); `h_out` [rows, H].
@@ -171,12 +191,15 @@ struct lstm_kernels<cpu> {
         const T* w = nullptr;
         bool own = false;
         cpu_gemm::PackedB packed;
+        bool bf16 = false;  // ComputeType::bf16: packed16 holds op(W) as bf16 pairs
+        cpu_gemm::PackedB16 packed16;
     };
 
     /// Packs op(W) (W^T when trans; W's row stride ldw) for gemm_packed.
     template <class T>
     static packed_weights<T> pack_weights(bool trans, std::size_t k, std::size_t n, const T* w,
-                                          std::size_t ldw) {
+                                          std::size_t ldw,
+                                          ComputeType compute = ComputeType::fp32) {
         packed_weights<T> p;
         p.trans = trans;
         p.k = k;
@@ -184,7 +207,10 @@ struct lstm_kernels<cpu> {
         p.ldw = ldw;
         p.w = w;
         if constexpr (std::is_same_v<T, float>) {
-            if (cpu_lstm::use_own_sgemm()) {
+            if (compute == ComputeType::bf16) {
+                cpu_gemm::pack_b16(trans, k, n, w, ldw, p.packed16);
+                p.bf16 = true;
+            } else if (cpu_lstm::use_own_sgemm()) {
                 cpu_gemm::pack_b(trans, k, n, w, ldw, p.packed);
                 p.own = true;
             }
@@ -197,6 +223,11 @@ struct lstm_kernels<cpu> {
     static void gemm_packed(std::size_t m, T alpha, const T* a, std::size_t lda,
                             const packed_weights<T>& w, T beta, T* c, std::size_t ldc) {
         if constexpr (std::is_same_v<T, float>) {
+            if (w.bf16) {
+                cpu_gemm::bgemm_packed(false, m, a, lda, alpha, w.packed16, beta, c, ldc,
+                                       cpu_lstm::gemm_threads());
+                return;
+            }
             if (w.own) {
                 cpu_gemm::sgemm_packed(false, m, a, lda, alpha, w.packed, beta, c, ldc,
                                        cpu_lstm::gemm_threads());
@@ -214,13 +245,21 @@ struct lstm_kernels<cpu> {
         bool fused = false;
         std::size_t hidden = 0;
         cpu_gemm::PackedB interleaved;
+        bool bf16 = false;  // ComputeType::bf16: interleaved16 (lstm_step.hpp's bf16 step)
+        cpu_gemm::PackedB16 interleaved16;
     };
 
     template <class T>
-    static gate_weights<T> pack_gate_weights(const T* w_hh, std::size_t hidden) {
+    static gate_weights<T> pack_gate_weights(const T* w_hh, std::size_t hidden,
+                                             ComputeType compute = ComputeType::fp32) {
         gate_weights<T> g;
         g.hidden = hidden;
         if constexpr (std::is_same_v<T, float>) {
+            if (compute == ComputeType::bf16) {
+                cpu_lstm::pack_gates_bf16(w_hh, hidden, g.interleaved16);
+                g.bf16 = true;
+                return g;
+            }
             if (cpu_lstm::use_own_sgemm()) {
                 cpu_lstm::pack_gates(w_hh, hidden, g.interleaved);
                 g.fused = true;
@@ -239,6 +278,11 @@ struct lstm_kernels<cpu> {
                              const gate_weights<T>& w, T* gates, const T* c_prev, T* c_out,
                              T* h_out) {
         if constexpr (std::is_same_v<T, float>) {
+            if (w.bf16) {
+                cpu_lstm::step_forward_bf16(rows, h_prev, ldh, w.interleaved16, w.hidden, gates,
+                                            c_prev, c_out, h_out, cpu_lstm::gemm_threads());
+                return;
+            }
             if (w.fused) {
                 cpu_lstm::step_forward(rows, h_prev, ldh, w.interleaved, w.hidden, gates, c_prev,
                                        c_out, h_out, cpu_lstm::gemm_threads());
@@ -250,14 +294,19 @@ struct lstm_kernels<cpu> {
     }
 
     /// C[m, n] = alpha · op(A) · op(B) + beta · C with explicit row strides (k == 0 scales C
-    /// by beta: the own kernel and blas::gemm both handle it). Float goes to the own kernel
-    /// when cpu_lstm::use_own_sgemm() says so.
+    /// by beta: the own kernels and blas::gemm all handle it). Float goes to the bf16 kernel
+    /// under ComputeType::bf16, else to the own kernel when cpu_lstm::use_own_sgemm() says so.
     template <class T>
     static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                      T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
-                     T* c, std::size_t ldc) {
+                     T* c, std::size_t ldc, ComputeType compute = ComputeType::fp32) {
         if (m == 0 || n == 0) return;
         if constexpr (std::is_same_v<T, float>) {
+            if (compute == ComputeType::bf16) {
+                cpu_gemm::bgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                cpu_lstm::gemm_threads());
+                return;
+            }
             if (cpu_lstm::use_own_sgemm()) {
                 cpu_gemm::sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                                 cpu_lstm::gemm_threads());

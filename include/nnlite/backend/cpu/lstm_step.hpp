@@ -25,8 +25,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
+#include "nnlite/backend/cpu/gemm/bgemm.hpp"
 #include "nnlite/backend/cpu/gemm/sgemm.hpp"
 #include "nnlite/backend/cpu/vec_math.hpp"
 
@@ -61,23 +63,25 @@ inline void pack_gates(const float* w_hh, std::size_t hidden, cpu_gemm::PackedB&
 
 namespace detail {
 
-/// Gate math for rows [0, mr) x units [u0, u0 + ub) from the tile (row stride NR).
+/// Gate math for rows [0, mr) x units [u0, u0 + ub) from the tile (row stride TileNR, the
+/// tile's columns: TileNR / 4 units of each gate).
+template <std::size_t TileNR = cpu_gemm::NR>
 inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std::size_t ub,
                           std::size_t H, float* gates, const float* c_prev, float* c_out,
                           float* h_out) {
-    constexpr std::size_t NR = cpu_gemm::NR;
+    constexpr std::size_t NR = TileNR, TUB = TileNR / 4;
     for (std::size_t r = 0; r < mr; ++r) {
         const float* t = tile + r * NR;
         float* a = gates + r * 4 * H + u0;
         const float* cp = c_prev + r * H + u0;
         float* co = c_out + r * H + u0;
         float* ho = h_out + r * H + u0;
-        float i[UB], f[UB], g[UB], o[UB], c[UB], tc[UB];
+        float i[TUB], f[TUB], g[TUB], o[TUB], c[TUB], tc[TUB];
         for (std::size_t j = 0; j < ub; ++j) {
             i[j] = vec::detail::sigmoid_approx(a[j] + t[j]);
-            f[j] = vec::detail::sigmoid_approx(a[H + j] + t[UB + j]);
-            g[j] = vec::detail::tanh_approx(a[2 * H + j] + t[2 * UB + j]);
-            o[j] = vec::detail::sigmoid_approx(a[3 * H + j] + t[3 * UB + j]);
+            f[j] = vec::detail::sigmoid_approx(a[H + j] + t[TUB + j]);
+            g[j] = vec::detail::tanh_approx(a[2 * H + j] + t[2 * TUB + j]);
+            o[j] = vec::detail::sigmoid_approx(a[3 * H + j] + t[3 * TUB + j]);
             c[j] = f[j] * cp[j] + i[j] * g[j];
             tc[j] = vec::detail::tanh_approx(c[j]);
         }
@@ -138,6 +142,113 @@ inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
         run_panels(0, panels);
     else
         cpu_gemm::detail::run_split(panels, nt, run_panels);
+}
+
+// ---- ComputeType::bf16: the same fused step on the bf16 kernel (gemm/bgemm.hpp) ---------
+//
+// W_hh^T is packed once per forward as bf16 k-pairs with the same gate interleave (NR = 32
+// columns: 8 units x 4 gates per panel, whatever ISA the fp32 kernels were built for);
+// each step rounds h_prev to bf16 while packing it, one 8 x 32 tile is accumulated in fp32
+// by VDPBF16PS and the gate math runs in its epilogue in fp32, as above (compiled with the
+// kernel's AVX-512 target, so vectorised at that width).
+
+/// Hidden units per bf16 panel.
+constexpr std::size_t UB16 = cpu_gemm::bf16::NR / 4;
+
+#if NNLITE_BF16_KERNELS
+namespace detail {
+
+NNLITE_BF16_TARGET inline void pack_gates_bf16(const float* w_hh, std::size_t hidden,
+                                               cpu_gemm::PackedB16& out) {
+    constexpr std::size_t NR = cpu_gemm::bf16::NR;
+    const std::size_t H = hidden, panels = (H + UB16 - 1) / UB16;
+    out.k = H;
+    out.n = panels * NR;
+    const std::size_t kp = out.pairs();
+    out.data.assign(panels * kp * NR, 0u);
+    std::vector<std::uint32_t> row(kp);
+    for (std::size_t p = 0; p < panels; ++p) {
+        std::uint32_t* dst = out.data.data() + p * kp * NR;
+        for (std::size_t s = 0; s < NR; ++s) {
+            const std::size_t q = s / UB16, u = p * UB16 + s % UB16;
+            if (u >= H) continue;
+            cpu_gemm::bf16_detail::row_pairs(w_hh + (q * H + u) * H, H, row.data());
+            for (std::size_t kk = 0; kk < kp; ++kk) dst[kk * NR + s] = row[kk];
+        }
+    }
+}
+
+/// Panels [p_begin, p_end) of one bf16 step: tile, then the gate math, per row panel.
+NNLITE_BF16_TARGET inline void step_panels_bf16(std::size_t p_begin, std::size_t p_end,
+                                                std::size_t rows, const std::uint32_t* ap,
+                                                const cpu_gemm::PackedB16& w, std::size_t hidden,
+                                                float* gates, const float* c_prev, float* c_out,
+                                                float* h_out) {
+    constexpr std::size_t MR = cpu_gemm::bf16::MR, NR = cpu_gemm::bf16::NR;
+    const std::size_t H = hidden, kp = w.pairs();
+    alignas(64) float tile[MR * NR];
+    for (std::size_t p = p_begin; p < p_end; ++p) {
+        const std::size_t u0 = p * UB16, ub = std::min(UB16, H - u0);
+        for (std::size_t r0 = 0; r0 < rows; r0 += MR) {
+            const std::size_t mr = std::min(MR, rows - r0);
+            cpu_gemm::bf16_detail::micro_kernel(kp, ap + r0 * kp, w.panel(p), 1.f, 0.f, tile, NR,
+                                                MR, NR);
+            step_epilogue<NR>(tile, mr, u0, ub, H, gates + r0 * 4 * H, c_prev + r0 * H,
+                              c_out + r0 * H, h_out + r0 * H);
+        }
+    }
+}
+
+inline std::vector<std::uint32_t>& step_a_buffer_bf16() {
+    thread_local std::vector<std::uint32_t> buf;
+    return buf;
+}
+
+}  // namespace detail
+#endif  // NNLITE_BF16_KERNELS
+
+/// W_hh [4H, H] packed as bf16 pairs of op(B) = W_hh^T, gate-interleaved (UB16 units per
+/// panel), for step_forward_bf16.
+inline void pack_gates_bf16(const float* w_hh, std::size_t hidden, cpu_gemm::PackedB16& out) {
+    cpu_gemm::require_bf16();  // before any code built for AVX512-BF16 runs
+#if NNLITE_BF16_KERNELS
+    detail::pack_gates_bf16(w_hh, hidden, out);
+#else
+    (void)w_hh, (void)hidden, (void)out;
+#endif
+}
+
+/// step_forward with the recurrent product in bf16 (h_prev and W_hh rounded, fp32
+/// accumulation and gate math); `w` comes from pack_gates_bf16.
+inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t ldh,
+                              const cpu_gemm::PackedB16& w, std::size_t hidden, float* gates,
+                              const float* c_prev, float* c_out, float* h_out, int threads = 1) {
+    cpu_gemm::require_bf16();
+    if (rows == 0) return;
+#if NNLITE_BF16_KERNELS
+    constexpr std::size_t MR = cpu_gemm::bf16::MR;
+    const std::size_t H = hidden, K = w.k, panels = w.panels();
+    // h_prev rounded and packed once for every W panel.
+    std::vector<std::uint32_t>& abuf = detail::step_a_buffer_bf16();
+    const std::size_t row_panels = (rows + MR - 1) / MR, kp = w.pairs();
+    if (abuf.size() < row_panels * MR * kp) abuf.resize(row_panels * MR * kp);
+    cpu_gemm::bf16_detail::pack_a(false, h_prev, ldh, 0, rows, 0, K, abuf.data());
+    const std::uint32_t* ap = abuf.data();
+    auto run_panels = [&](std::size_t p_begin, std::size_t p_end) {
+        detail::step_panels_bf16(p_begin, p_end, rows, ap, w, H, gates, c_prev, c_out, h_out);
+    };
+    const double flops =
+        2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
+    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), panels);
+    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
+    if (nt <= 1)
+        run_panels(0, panels);
+    else
+        cpu_gemm::detail::run_split(panels, nt, run_panels);
+#else
+    (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,
+        (void)h_out, (void)threads;
+#endif
 }
 
 }  // namespace nnlite::cpu_lstm
