@@ -172,4 +172,23 @@ inline BlasCoreVerdict classify_blas_core(std::string core, const CpuFeatures& f
     return v;
 }
 
+/// Whether nnlite's own fp32 kernels, compiled for `compiled`, leave a CPU with features f
+/// running narrower vectors than it has (a default build without -march on an AVX-512
+/// machine: the portable SSE2 kernel, about 2x slower), and the one-line fix. Pure, for tests.
+inline BlasCoreVerdict classify_kernel_build(Isa compiled, const CpuFeatures& f) {
+    const Isa best = f.avx512f ? Isa::avx512 : (f.avx2 && f.fma) ? Isa::avx2_fma : Isa::portable;
+    if (static_cast<int>(compiled) >= static_cast<int>(best)) return {};
+    BlasCoreVerdict v;
+    v.slow = true;
+    v.message =
+        std::string("nnlite: the LSTM's fp32 kernels were compiled for ") + isa_name(compiled) +
+        " but this CPU has " + isa_name(best) +
+        ", so they run about 2x slower than they could; compile with -march=native " + "(or " +
+        (best == Isa::avx512 ? "-mavx512f -mavx512bw -mavx512vl -mfma" : "-mavx2 -mfma") + ")" +
+        (f.avx512_bf16 ? std::string(", or use LSTMOptions::compute(ComputeType::bf16)")
+                       : std::string()) +
+        " (NNLITE_QUIET_BLAS_WARNING=1 silences this line)";
+    return v;
+}
+
 }  // namespace nnlite::cpu_isa

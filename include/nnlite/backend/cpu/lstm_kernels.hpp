@@ -26,6 +26,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -60,6 +61,17 @@ inline bool use_own_sgemm() {
         if (env && std::strcmp(env, "own") == 0) return true;
         return cpu_isa::compiled_isa() != cpu_isa::Isa::portable || blas::core_verdict().slow;
     }();
+    // Once per process: the own kernels were built narrower than this CPU's vectors (no
+    // -march in the user's flags). Said on the LSTM's first float GEMM, with the fix.
+    static const bool warned = [] {
+        const auto v =
+            cpu_isa::classify_kernel_build(cpu_isa::compiled_isa(), cpu_isa::cpu_features());
+        const char* quiet = std::getenv("NNLITE_QUIET_BLAS_WARNING");
+        if (own && v.slow && !(quiet && quiet[0] == '1'))
+            std::fprintf(stderr, "%s\n", v.message.c_str());
+        return true;
+    }();
+    (void)warned;
     return own;
 }
 
