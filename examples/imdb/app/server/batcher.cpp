@@ -2,6 +2,7 @@
 
 #include <nnlite/core/error.hpp>
 #include <string_view>
+#include <utility>
 
 #include "app/server/connections.hpp"
 
@@ -72,6 +73,23 @@ void Batcher::take_fitting(std::vector<std::shared_ptr<Job>>& batch, std::size_t
     }
 }
 
+// Under mutex_: moves queued explanations into the batch (which holds one), oldest first,
+// while their cost stays within max_batch.
+void Batcher::take_explanations(std::vector<std::shared_ptr<Job>>& batch) {
+    std::size_t cost = batch.front()->cost(options_);
+    const std::size_t each = cost;  // every explanation costs explain_cost
+    for (auto it = queue_.begin(); it != queue_.end() && cost + each <= options_.max_batch;) {
+        if ((*it)->explain) {
+            cost += each;
+            queued_cost_ -= each;
+            batch.push_back(*it);
+            it = queue_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
 void Batcher::work() {
     for (;;) {
         std::vector<std::shared_ptr<Job>> batch;
@@ -93,6 +111,8 @@ void Batcher::work() {
                         break;
                     }
                 }
+            } else {
+                take_explanations(batch);
             }
         }
         run(batch);
@@ -119,25 +139,20 @@ void Batcher::run(std::vector<std::shared_ptr<Job>>& batch) {
         }
     }
     if (live.empty()) return;
+    if (live.front()->explain) return explain(live);
     try {
-        if (live.front()->explain) {
-            auto& job = *live.front();
-            job.explanation = classifier_.explain(job.texts.front());
-            metrics_.observe_batch(1);
-        } else {
-            std::vector<std::string_view> views;
-            for (auto& job : live) views.insert(views.end(), job->texts.begin(), job->texts.end());
-            // One forward pass: predict_encoded batches by batch_size, so all in one.
-            const auto p = classifier_.predict_encoded(
-                encode_texts(views, classifier_.tokenizer, classifier_.vocabulary), views.size());
-            metrics_.observe_batch(views.size());
-            std::size_t k = 0;
-            for (auto& job : live) {
-                job->probabilities.assign(
-                    p.begin() + static_cast<std::ptrdiff_t>(k),
-                    p.begin() + static_cast<std::ptrdiff_t>(k + job->texts.size()));
-                k += job->texts.size();
-            }
+        std::vector<std::string_view> views;
+        for (auto& job : live) views.insert(views.end(), job->texts.begin(), job->texts.end());
+        // One forward pass: predict_encoded batches by batch_size, so all in one.
+        const auto p = classifier_.predict_encoded(
+            encode_texts(views, classifier_.tokenizer, classifier_.vocabulary), views.size());
+        metrics_.observe_batch(views.size());
+        std::size_t k = 0;
+        for (auto& job : live) {
+            job->probabilities.assign(
+                p.begin() + static_cast<std::ptrdiff_t>(k),
+                p.begin() + static_cast<std::ptrdiff_t>(k + job->texts.size()));
+            k += job->texts.size();
         }
     } catch (const std::exception& e) {
         for (auto& job : live) {
@@ -147,6 +162,37 @@ void Batcher::run(std::vector<std::shared_ptr<Job>>& batch) {
         return;
     }
     for (auto& job : live) job->finish(Job::State::done);
+}
+
+// The claimed explanations in one pass. Should that fail, each is tried alone, so that one
+// job's error fails only that job, as when they ran one per turn.
+void Batcher::explain(std::vector<std::shared_ptr<Job>>& live) {
+    std::vector<std::string_view> views;
+    for (auto& job : live) views.push_back(job->texts.front());
+    try {
+        auto ex = classifier_.explain_batch(views);
+        metrics_.observe_batch(live.size());
+        for (std::size_t k = 0; k < live.size(); ++k) live[k]->explanation = std::move(ex[k]);
+        for (auto& job : live) job->finish(Job::State::done);
+        return;
+    } catch (const std::exception& e) {
+        if (live.size() == 1) {
+            live.front()->error = e.what();
+            live.front()->finish(Job::State::failed);
+            return;
+        }
+    }
+    for (auto& job : live) {
+        try {
+            job->explanation = classifier_.explain(job->texts.front());
+            metrics_.observe_batch(1);
+        } catch (const std::exception& e) {
+            job->error = e.what();
+            job->finish(Job::State::failed);
+            continue;
+        }
+        job->finish(Job::State::done);
+    }
 }
 
 }  // namespace imdb::server
