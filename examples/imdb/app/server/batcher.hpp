@@ -30,6 +30,9 @@ struct BatcherOptions {
     std::chrono::microseconds max_wait{2000};  // how long a batch waits to fill up
     std::size_t max_queue = 256;               // texts waiting (an explanation counts explain_cost)
     std::size_t explain_cost = 16;
+    // Process-wide (glibc): one malloc arena that keeps freed memory for the next batch
+    // instead of returning it to the kernel and faulting it in again (batcher.cpp).
+    bool keep_freed_memory = true;
 };
 
 struct Job {
