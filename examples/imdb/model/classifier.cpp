@@ -16,6 +16,7 @@
 #include <numeric>
 #include <sstream>
 #include <type_traits>
+#include <utility>
 
 namespace imdb {
 
@@ -186,8 +187,8 @@ Classifier Classifier::load(const std::string& run_dir, nnlite::Device device) {
                              std::size_t batch_size) {
             return predict_probabilities(*model, encoded, seq, batch_size);
         };
-        c.explain_ = [model](const std::vector<std::int32_t>& ids) {
-            return integrated_gradients(*model, ids);
+        c.explain_ = [model](const Encoded& reviews) {
+            return integrated_gradients_batch(*model, reviews);
         };
     });
     return c;
@@ -203,20 +204,42 @@ std::vector<double> Classifier::predict(const std::vector<std::string_view>& tex
 }
 
 Classifier::Explanation Classifier::explain(std::string_view text) const {
+    return std::move(explain_batch({text}).front());
+}
+
+std::vector<Classifier::Explanation> Classifier::explain_batch(
+    const std::vector<std::string_view>& texts) const {
     const auto seq = sequence_options(config);
-    auto tokens = nnlite::text::truncate(tokenizer.tokenize(text), seq);
-    Explanation ex;
-    std::vector<std::int32_t> ids;
-    for (const auto& t : tokens) ids.push_back(vocabulary.id(t));
-    if (ids.empty()) {  // nothing to attribute: the model sees a single <pad>
-        ex.probability = predict({text})[0];
-        return ex;
+    std::vector<Explanation> out(texts.size());
+    Encoded reviews;
+    std::vector<std::size_t> explained, empty;  // indices into texts
+    std::vector<std::string_view> empty_texts;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        auto tokens = nnlite::text::truncate(tokenizer.tokenize(texts[i]), seq);
+        if (tokens.empty()) {  // nothing to attribute: the model sees a single <pad>
+            empty.push_back(i);
+            empty_texts.push_back(texts[i]);
+            continue;
+        }
+        std::vector<std::int32_t> ids;
+        ids.reserve(tokens.size());
+        for (const auto& t : tokens) ids.push_back(vocabulary.id(t));
+        reviews.push_back(std::move(ids));
+        explained.push_back(i);
+        out[i].tokens = std::move(tokens);
     }
-    auto a = explain_(ids);
-    ex.probability = a.probability;
-    ex.contributions = std::move(a.contributions);
-    ex.tokens = std::move(tokens);
-    return ex;
+    if (!empty.empty()) {
+        const auto p = predict(empty_texts);
+        for (std::size_t k = 0; k < empty.size(); ++k) out[empty[k]].probability = p[k];
+    }
+    if (!reviews.empty()) {
+        auto a = explain_(reviews);
+        for (std::size_t k = 0; k < explained.size(); ++k) {
+            out[explained[k]].probability = a[k].probability;
+            out[explained[k]].contributions = std::move(a[k].contributions);
+        }
+    }
+    return out;
 }
 
 }  // namespace imdb

@@ -1,9 +1,12 @@
 // Dynamic batching: request threads queue jobs; a few worker threads run them. A worker takes
 // the oldest job and, when it is a prediction, every queued prediction that still fits in
-// max_batch texts, waiting up to max_wait for more: ONE forward pass answers them all.
-// Explanations (integrated gradients) run one per worker turn. The queue is bounded (in texts):
-// submit() refuses when full (the server answers 503 + Retry-After). A job whose deadline has
-// passed, or whose client has closed its connection, is dropped before it runs.
+// max_batch texts, waiting up to max_wait for more: ONE forward pass answers them all. When it
+// is an explanation (integrated gradients), it takes every queued explanation that still fits
+// in max_batch texts, each counted as explain_cost (its path points), without waiting: ONE
+// forward and backward pass answers them all (Classifier::explain_batch). Predictions and
+// explanations never share a batch. The queue is bounded (in texts): submit() refuses when
+// full (the server answers 503 + Retry-After). A job whose deadline has passed, or whose
+// client has closed its connection, is dropped before it runs.
 #pragma once
 
 #include <chrono>
@@ -23,10 +26,13 @@ namespace imdb::server {
 
 struct BatcherOptions {
     std::size_t workers = 1;                   // threads running the model
-    std::size_t max_batch = 64;                // texts per forward pass
+    std::size_t max_batch = 64;                // texts per forward pass (explanations: cost)
     std::chrono::microseconds max_wait{2000};  // how long a batch waits to fill up
     std::size_t max_queue = 256;               // texts waiting (an explanation counts explain_cost)
     std::size_t explain_cost = 16;
+    // Process-wide (glibc): one malloc arena that keeps freed memory for the next batch
+    // instead of returning it to the kernel and faulting it in again (batcher.cpp).
+    bool keep_freed_memory = true;
 };
 
 struct Job {
@@ -73,7 +79,9 @@ class Batcher {
   private:
     void work();
     void take_fitting(std::vector<std::shared_ptr<Job>>& batch, std::size_t& texts);
+    void take_explanations(std::vector<std::shared_ptr<Job>>& batch);
     void run(std::vector<std::shared_ptr<Job>>& batch);
+    void explain(std::vector<std::shared_ptr<Job>>& live);
 
     const Classifier& classifier_;
     BatcherOptions options_;
