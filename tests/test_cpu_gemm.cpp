@@ -240,6 +240,33 @@ TEST_CASE("isa: OpenBLAS core names are classified against the CPU's features") 
     CHECK(isa::classify_blas_core("Prescott", sse).message.empty());
 }
 
+TEST_CASE("isa: a kernel build narrower than the CPU is named, with the fix") {
+    isa::CpuFeatures avx512;
+    avx512.sse2 = avx512.avx = avx512.avx2 = avx512.fma = avx512.avx512f = true;
+    isa::CpuFeatures avx512_bf16 = avx512;
+    avx512_bf16.avx512_bf16 = true;
+    isa::CpuFeatures avx2;
+    avx2.sse2 = avx2.avx = avx2.avx2 = avx2.fma = true;
+    isa::CpuFeatures sse;
+    sse.sse2 = true;
+
+    const auto v = isa::classify_kernel_build(isa::Isa::portable, avx512);
+    CHECK(v.slow);
+    CHECK(v.message.find("compiled for portable") != std::string::npos);
+    CHECK(v.message.find("-march=native") != std::string::npos);
+    CHECK(v.message.find("bf16") == std::string::npos);  // not offered without AVX512-BF16
+    CHECK(isa::classify_kernel_build(isa::Isa::portable, avx512_bf16)
+              .message.find("ComputeType::bf16") != std::string::npos);
+    CHECK(isa::classify_kernel_build(isa::Isa::avx2_fma, avx512).slow);
+    CHECK(isa::classify_kernel_build(isa::Isa::portable, avx2).message.find("-mavx2 -mfma") !=
+          std::string::npos);
+    CHECK_FALSE(isa::classify_kernel_build(isa::Isa::avx512, avx512).slow);
+    CHECK_FALSE(isa::classify_kernel_build(isa::Isa::avx2_fma, avx2).slow);
+    CHECK_FALSE(isa::classify_kernel_build(isa::Isa::portable, sse).slow);
+    CHECK_FALSE(isa::classify_kernel_build(isa::Isa::avx512, sse).slow);  // require_compiled_isa's
+    CHECK(isa::classify_kernel_build(isa::Isa::portable, sse).message.empty());
+}
+
 TEST_CASE("isa: cpuid reads something consistent") {
     const auto& f = isa::cpu_features();
 #if defined(__x86_64__)

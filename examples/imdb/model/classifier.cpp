@@ -71,17 +71,7 @@ std::string read_text_file(const std::string& path) {
 }
 
 Config read_config(const std::string& path) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(read_text_file(path));
-    } catch (const nlohmann::json::parse_error& e) {
-        throw nnlite::FormatError(path + ": invalid JSON: " + e.what());
-    }
-    try {
-        return Config::from_json(j, path);
-    } catch (const nnlite::ValueError& e) {  // a setting out of range: say where it came from
-        throw nnlite::FormatError(path + ": " + e.what());
-    }
+    return parse_config(read_text_file(path), path);  // the fuzzed parser (fuzz_imdb_config)
 }
 
 namespace {

@@ -124,6 +124,7 @@ config_case negative_hidden hidden_size -64 "key 'hidden_size': must be a non-ne
 config_case fraction_layers num_layers 1.5 "key 'num_layers': must be a non-negative integer, got 1.5"
 config_case null_lr lr null "key 'lr'"
 config_case zero_hidden hidden_size 0 "at least 1"
+config_case overflow_length max_length 1e400 "config.json: invalid JSON"
 config_case negative_min_frequency min_frequency -3 "min_frequency must be at least 1, got -3"
 config_case wrapping_min_frequency min_frequency 9223372036854775808 \
     "key 'min_frequency': must be an integer from -9223372036854775808 to 9223372036854775807"

@@ -277,14 +277,20 @@ NNLITE_BF16_TARGET inline void micro_kernel(std::size_t kc2, const std::uint32_t
             }
         return;
     }
+    // Edge tile: the same vector operations on a copy of C's corner (see sgemm.hpp).
+    alignas(64) float ct[MR * NR] = {};
     alignas(64) float tile[MR * NR];
+    if (beta != 0.f)
+        for (std::size_t r = 0; r < mr; ++r)
+            for (std::size_t j = 0; j < nr; ++j) ct[r * NR + j] = c[r * ldc + j];
     for (std::size_t r = 0; r < MR; ++r)
-        for (std::size_t v = 0; v < 2; ++v) _mm512_store_ps(tile + r * NR + v * 16, acc[r][v]);
-    for (std::size_t r = 0; r < mr; ++r)
-        for (std::size_t j = 0; j < nr; ++j) {
-            float& out = c[r * ldc + j];
-            out = beta != 0.f ? alpha * tile[r * NR + j] + beta * out : alpha * tile[r * NR + j];
+        for (std::size_t v = 0; v < 2; ++v) {
+            __m512 y = _mm512_mul_ps(acc[r][v], va);
+            if (beta != 0.f) y = _mm512_fmadd_ps(_mm512_load_ps(ct + r * NR + v * 16), vb, y);
+            _mm512_store_ps(tile + r * NR + v * 16, y);
         }
+    for (std::size_t r = 0; r < mr; ++r)
+        for (std::size_t j = 0; j < nr; ++j) c[r * ldc + j] = tile[r * NR + j];
 }
 
 /// The calling thread's A-packing buffer (grown as needed, reused across calls).

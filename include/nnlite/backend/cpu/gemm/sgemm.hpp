@@ -140,14 +140,22 @@ inline void micro_kernel(std::size_t kc, const float* ap, const float* bp, float
             }
         return;
     }
+    // Edge tile: the same vector operations as above on a copy of C's corner, so a row's
+    // result does not depend on whether it falls in a full or an edge tile (with FMA, a scalar
+    // alpha * t + beta * c rounds differently: a review's answer then depended on its batch).
+    alignas(64) float ct[MR * NR] = {};
     alignas(64) float tile[MR * NR];
+    if (beta != 0.f)
+        for (std::size_t r = 0; r < mr; ++r)
+            for (std::size_t j = 0; j < nr; ++j) ct[r * NR + j] = c[r * ldc + j];
     for (std::size_t r = 0; r < MR; ++r)
-        for (std::size_t v = 0; v < NV; ++v) Simd::store(tile + r * NR + v * W, acc[r][v]);
-    for (std::size_t r = 0; r < mr; ++r)
-        for (std::size_t j = 0; j < nr; ++j) {
-            float& out = c[r * ldc + j];
-            out = beta != 0.f ? alpha * tile[r * NR + j] + beta * out : alpha * tile[r * NR + j];
+        for (std::size_t v = 0; v < NV; ++v) {
+            Simd::reg y = Simd::mul(acc[r][v], va);
+            if (beta != 0.f) y = Simd::fma(Simd::load(ct + r * NR + v * W), vb, y);
+            Simd::store(tile + r * NR + v * W, y);
         }
+    for (std::size_t r = 0; r < mr; ++r)
+        for (std::size_t j = 0; j < nr; ++j) c[r * ldc + j] = tile[r * NR + j];
 }
 
 /// Runs f(begin, end) over [0, n) in nt balanced chunks on the thread team
