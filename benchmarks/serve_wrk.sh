@@ -55,7 +55,14 @@ base=http://127.0.0.1:$port
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"
 echo "server: $imdb serve --model $model ${SERVE_ARGS:-}; idle VmRSS $(awk '/^VmRSS/ {print $2}' /proc/$server/status) kB"
 
+drain() {  # until the previous run's queued work is gone (its clients left; deadlines end it)
+    for _ in $(seq 200); do
+        curl -fsS "$base/healthz" | grep -q '"queue_depth":0' && return
+        sleep 0.1
+    done
+}
 run() {  # run NAME SCRIPT
+    drain
     echo "== $1: wrk -t2 -c$conns -d${duration}s --latency   (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
     wrk -t2 -c"$conns" -d"${duration}s" --latency --timeout 5s -s "$2" "$base/api/predict" \
         >"$work/wrk.out"
