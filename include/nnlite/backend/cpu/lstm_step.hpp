@@ -133,15 +133,9 @@ inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
             }
         }
     };
-    // A second thread pays off only when the step has real work (~1 MFLOP or more).
     const double flops =
         2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
-    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), panels);
-    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
-    if (nt <= 1)
-        run_panels(0, panels);
-    else
-        cpu_gemm::detail::run_split(panels, nt, run_panels);
+    cpu_gemm::detail::run_work(panels, threads, flops, run_panels);
 }
 
 // ---- ComputeType::bf16: the same fused step on the bf16 kernel (gemm/bgemm.hpp) ---------
@@ -239,12 +233,7 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
     };
     const double flops =
         2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
-    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), panels);
-    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
-    if (nt <= 1)
-        run_panels(0, panels);
-    else
-        cpu_gemm::detail::run_split(panels, nt, run_panels);
+    cpu_gemm::detail::run_work(panels, threads, flops, run_panels);
 #else
     (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,
         (void)h_out, (void)threads;

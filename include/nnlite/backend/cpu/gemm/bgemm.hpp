@@ -363,19 +363,12 @@ inline void bgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
     const std::size_t row_tiles = (m + bf16::MC - 1) / bf16::MC;
     const std::size_t col_tiles = (b.panels() + bf16::NCB - 1) / bf16::NCB;
     const std::size_t tiles = row_tiles * col_tiles;
-    // Below ~1 MFLOP per extra thread, starting it costs more than it saves.
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), tiles);
-    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
-    auto run = [&](std::size_t t_begin, std::size_t t_end) {
+    detail::run_work(tiles, threads, flops, [&](std::size_t t_begin, std::size_t t_end) {
         bf16_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc, row_tiles, t_begin,
                                t_end);
-    };
-    if (nt <= 1)
-        run(0, tiles);
-    else
-        detail::run_split(tiles, nt, run);
+    });
 #else
     (void)trans_a, (void)a, (void)lda, (void)alpha, (void)beta, (void)c, (void)ldc, (void)threads;
 #endif

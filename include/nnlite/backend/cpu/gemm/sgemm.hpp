@@ -167,6 +167,19 @@ void run_split(std::size_t n, std::size_t nt, F&& f) {
     ::nnlite::detail::run_chunks(nt, nt, [&](std::size_t t) { f(t * n / nt, (t + 1) * n / nt); });
 }
 
+/// f(begin, end) over n work units (tiles, panels) of a product of `flops` on up to
+/// `threads` threads: one more thread per ~1 MFLOP at most (below that, handing it work
+/// costs more than it saves), all on the caller when that is one.
+template <class F>
+void run_work(std::size_t n, int threads, double flops, F&& f) {
+    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), n);
+    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
+    if (nt <= 1)
+        f(std::size_t{0}, n);
+    else
+        run_split(n, nt, f);
+}
+
 /// The calling thread's A-packing buffer (grown as needed, reused across calls).
 inline std::vector<float>& a_buffer() {
     thread_local std::vector<float> buf;
@@ -191,12 +204,8 @@ inline void sgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
     const std::size_t row_tiles = (m + MC - 1) / MC;
     const std::size_t col_tiles = (b.panels() + NCB - 1) / NCB;
     const std::size_t tiles = row_tiles * col_tiles;
-    // Below ~1 MFLOP per extra thread, starting it costs more than it saves.
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), tiles);
-    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
-
     auto run_tiles = [&](std::size_t t_begin, std::size_t t_end) {
         std::vector<float>& apbuf = detail::a_buffer();
         const std::size_t a_size = ((std::min(MC, m) + MR - 1) / MR) * MR * std::min(KC, k);
@@ -223,11 +232,7 @@ inline void sgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
             }
         }
     };
-    if (nt <= 1) {
-        run_tiles(0, tiles);
-        return;
-    }
-    detail::run_split(tiles, nt, run_tiles);
+    detail::run_work(tiles, threads, flops, run_tiles);
 }
 
 /// The general product: packs op(B) into a per-thread buffer, then sgemm_packed.
