@@ -7,8 +7,9 @@
 // Built only when oneDNN is found (benchmarks/install-bench-deps.sh installs Debian's
 // libdnnl-dev); compare_pytorch.py runs it beside lstm_benchmark and PyTorch.
 //
-// What is timed (the LSTM part of lstm_benchmark's step; embedding, pooling, Linear, loss
-// and Adam are < 1% of nnlite's step and are not modelled here):
+// What is timed (the LSTM part of lstm_benchmark's step; the embedding, pooling, Linear,
+// loss, clipping and Adam are not modelled here: about 8% of nnlite's `cpu`-preset training
+// step and under 2% of `seed`'s (perf, 2026-12-01), so the comparison favours oneDNN by that):
 //   training step  = per layer: reorder the user weights (ldigo, as an optimizer updates
 //                    them) into the forward and backward primitives' formats, zero the
 //                    weight gradients (oneDNN accumulates into them), forward_training;

@@ -1,5 +1,5 @@
-// nnlite's own SGEMM (backend/cpu/gemm/) against a straightforward double-precision
-// reference, and the ISA / BLAS-core detection of backend/cpu/isa.hpp.
+// nnlite's own SGEMM (backend/cpu/gemm/) and vector Adam update against straightforward
+// double-precision references, and the ISA / BLAS-core detection of backend/cpu/isa.hpp.
 //
 // This file is compiled three times (tests/CMakeLists.txt): with the project's flags
 // (test_cpu_gemm: the portable kernel unless the build adds -march), with -mavx2 -mfma
@@ -13,6 +13,7 @@
 #include <nnlite/backend/cpu/gemm/sgemm.hpp>
 #include <nnlite/backend/cpu/isa.hpp>
 #include <nnlite/backend/cpu/lstm_step.hpp>
+#include <nnlite/backend/cpu/training_kernels.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -208,6 +209,81 @@ TEST_CASE("cpu lstm: the fused step equals GEMM + gate math, odd H, 1 and 2 thre
                 CHECK(c_inplace == c_out);
             }
         }
+    }
+}
+
+TEST_CASE("cpu adam: the vector update equals Adam in double, every option, split-independent") {
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(11);
+    // Sizes around the vector widths and across the 16K-element blocks the threads share.
+    for (std::size_t n : {std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17},
+                          std::size_t{16384 * 2 + 37}, std::size_t{16384 * 9 + 3}})
+        for (int variant = 0; variant < 5; ++variant) {
+            CAPTURE(n);
+            CAPTURE(variant);
+            nnlite::AdamStepParams<float> c{};
+            c.beta1 = 0.9f;
+            c.beta2 = 0.999f;
+            c.one_minus_beta1 = 0.1f;
+            c.one_minus_beta2 = 0.001f;
+            c.eps = 1e-8f;
+            c.l2 = variant == 1 ? 0.01f : 0.f;
+            c.decoupled_decay = variant == 2;
+            c.decay_factor = variant == 2 ? 0.99f : 1.f;
+            c.maximize = variant == 3;
+            c.step_size = 1e-3f / 0.271f;  // lr / (1 - 0.9^3)
+            c.bc2_sqrt = std::sqrt(1.f - 0.999f * 0.999f * 0.999f);
+            const bool amsgrad = variant == 4;
+            const auto p0 = random_vec(n, rng), g = random_vec(n, rng), m0 = random_vec(n, rng);
+            auto v0 = random_vec(n, rng), x0 = random_vec(n, rng);
+            for (std::size_t i = 0; i < n; ++i) v0[i] = std::abs(v0[i]), x0[i] = std::abs(x0[i]);
+            std::vector<std::vector<float>> p_by_threads;
+            for (int threads : {1, 2}) {
+                nnlite::set_num_threads(threads);
+                auto p = p0, m = m0, v = v0, x = x0;
+                nnlite::training_kernels<nnlite::cpu>::adam_step(
+                    p.data(), g.data(), m.data(), v.data(), amsgrad ? x.data() : nullptr, n, c);
+                double worst_p = 0, worst_m = 0, worst_v = 0;
+                for (std::size_t i = 0; i < n; ++i) {
+                    double pj = p0[i];
+                    if (c.decoupled_decay) pj *= static_cast<double>(c.decay_factor);
+                    double gj = c.maximize ? -g[i] : g[i];
+                    gj += static_cast<double>(c.l2) * pj;
+                    const double mj = m0[i] * static_cast<double>(c.beta1) +
+                                      static_cast<double>(c.one_minus_beta1) * gj;
+                    const double vj = v0[i] * static_cast<double>(c.beta2) +
+                                      static_cast<double>(c.one_minus_beta2) * gj * gj;
+                    const double second = amsgrad ? std::max<double>(x0[i], vj) : vj;
+                    const double denom = std::sqrt(second) / static_cast<double>(c.bc2_sqrt) +
+                                         static_cast<double>(c.eps);
+                    const double ref = pj - static_cast<double>(c.step_size) * mj / denom;
+                    worst_p = std::max(worst_p, std::abs(p[i] - ref));
+                    worst_m = std::max(worst_m, std::abs(m[i] - mj));
+                    worst_v = std::max(worst_v, std::abs(v[i] - vj) / vj);
+                    if (amsgrad) REQUIRE(x[i] == std::max(x0[i], v[i]));
+                }
+                CHECK(worst_p < 3e-7);  // |p| <= 1: a few float ulps
+                CHECK(worst_m < 2e-7);
+                CHECK(worst_v < 1e-6);
+                p_by_threads.push_back(p);
+            }
+            CHECK(p_by_threads[0] == p_by_threads[1]);  // bit for bit, whatever the split
+        }
+    nnlite::set_num_threads(2);
+}
+
+TEST_CASE("cpu adam: a NaN gradient makes its own element NaN and no other") {
+    if (!cpu_runs_this_build()) return;
+    std::vector<float> p(19, 1.f), g(19, 0.5f), m(19, 0.f), v(19, 0.f), x(19, 0.f);
+    g[17] = std::nanf("");
+    nnlite::AdamStepParams<float> c{0.9f,  0.999f, 0.1f,  0.001f,           1e-8f, 0.f, 1.f,
+                                    false, false,  1e-2f, std::sqrt(0.001f)};
+    nnlite::training_kernels<nnlite::cpu>::adam_step(p.data(), g.data(), m.data(), v.data(),
+                                                     x.data(), p.size(), c);
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        CAPTURE(i);
+        CHECK(std::isnan(p[i]) == (i == 17));
+        CHECK(x[i] == (i == 17 ? 0.f : v[i]));  // amsgrad's max keeps the old value over NaN
     }
 }
 

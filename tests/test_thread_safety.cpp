@@ -2,7 +2,8 @@
 // (`cmake --preset tsan`): inference on one shared, frozen module from many threads at once
 // under NoGradGuard gives bitwise the single-threaded answer; grad mode is per thread; input
 // gradients (autograd on an input only, parameters frozen) run concurrently; set_num_threads
-// and parallel_for may be called from several threads at once.
+// and parallel_for may be called from several threads at once; the CPU block cache hands
+// each block to one tensor at a time.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -147,4 +148,40 @@ TEST_CASE("set_num_threads and parallel_for from several threads at once") {
     set_num_threads(saved);
     CHECK(total == 4L * 50 * 300);
     CHECK(num_threads() == saved);
+}
+
+TEST_CASE("the CPU block cache hands each block to one tensor at a time across threads") {
+    // Threads allocate, fill, check and free large tensors of a few size classes at once, and
+    // another thread changes the limit and empties the cache meanwhile: a block handed to two
+    // tensors, or freed while cached, shows as a wrong value here or a report under tsan/asan.
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    std::atomic<bool> done{false};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int r = 0; r < 40; ++r) {
+                const std::size_t n =
+                    (std::size_t{1} << 16) * static_cast<std::size_t>(1 + (t + r) % 3);
+                auto a = Tensor<float>::empty({n});
+                auto b = Tensor<float>::empty({n});
+                const float va = static_cast<float>(t * 100 + r), vb = -va - 1.f;
+                for (std::size_t i = 0; i < n; ++i) a.data()[i] = va, b.data()[i] = vb;
+                std::this_thread::yield();
+                for (std::size_t i = 0; i < n; i += 97)
+                    if (a.data()[i] != va || b.data()[i] != vb) ++wrong;
+            }
+        });
+    std::thread janitor([&] {
+        for (int r = 0; !done; ++r) {
+            set_cpu_cache_limit(r % 2 ? std::size_t{4} << 20 : std::size_t{64} << 20);
+            cpu_empty_cache();
+            std::this_thread::yield();
+        }
+    });
+    for (auto& th : threads) th.join();
+    done = true;
+    janitor.join();
+    set_cpu_cache_limit(std::size_t{1} << 30);
+    CHECK(wrong == 0);
+    CHECK(cpu_memory_stats().bytes_cached <= cpu_memory_stats().limit);
 }

@@ -247,19 +247,20 @@ NNLITE_HOST_DEVICE inline void sgd_update(T& p, T g, T* buf, const SGDStepParams
 }  // namespace detail
 
 namespace lstm_detail {
-/// The backward of one hidden unit j of an LSTM step (the formulas in
+/// The backward of one hidden unit of an LSTM step (the formulas in
 /// backend/cpu/lstm_kernels.hpp), shared by the CPU loop and the
 /// CUDA kernel: activations i, f, g, o, tanh(c') `tc`, the previous cell `c_prev`, the
 /// total dh' `dh_tot`, and dc' in `dc`, which becomes the gradient for c_prev. Writes the
-/// four pre-activation gradients to da[j], da[H + j], da[2H + j], da[3H + j].
+/// four pre-activation gradients to di, df, dg, dout (dout may alias the place tc was read
+/// from).
 template <class T>
 NNLITE_HOST_DEVICE inline void unit_backward(T i, T f, T g, T o, T tc, T c_prev, T dh_tot, T& dc,
-                                             T* da, std::size_t H, std::size_t j) {
+                                             T& di, T& df, T& dg, T& dout) {
     const T dc_tot = dc + dh_tot * o * (T(1) - tc * tc);
-    da[j] = dc_tot * g * i * (T(1) - i);
-    da[H + j] = dc_tot * c_prev * f * (T(1) - f);
-    da[2 * H + j] = dc_tot * i * (T(1) - g * g);
-    da[3 * H + j] = dh_tot * tc * o * (T(1) - o);
+    di = dc_tot * g * i * (T(1) - i);
+    df = dc_tot * c_prev * f * (T(1) - f);
+    dg = dc_tot * i * (T(1) - g * g);
+    dout = dh_tot * tc * o * (T(1) - o);
     dc = dc_tot * f;
 }
 }  // namespace lstm_detail

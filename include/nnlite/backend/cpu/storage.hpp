@@ -1,10 +1,13 @@
-// The CPU backend tag and its storage: an xtensor uvector (uninitialised, aligned, no
-// per-element construction), handed to kernels as a raw pointer.
+// The CPU backend tag and its storage: an xtensor uvector (uninitialised, no per-element
+// construction) whose large blocks come from the caching allocator in allocator.hpp, handed
+// to kernels as a raw pointer.
 #pragma once
 
 #include <cstddef>
 #include <cstring>
 #include <xtensor/xstorage.hpp>
+
+#include "nnlite/backend/cpu/allocator.hpp"
 
 namespace nnlite {
 
@@ -12,7 +15,7 @@ namespace nnlite {
 struct cpu {
     static constexpr const char* name = "cpu";
     template <class T>
-    using buffer = xt::uvector<T>;
+    using buffer = xt::uvector<T, detail::CachingHostAllocator<T>>;
 
     template <class T>
     static buffer<T> allocate(std::size_t n) {

@@ -9,21 +9,95 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "nnlite/backend/backend.hpp"
+#include "nnlite/backend/cpu/gemm/simd.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
 #include "nnlite/backend/functors.hpp"
 #include "nnlite/core/random.hpp"
+#include "nnlite/core/threads.hpp"
 
 namespace nnlite {
 
+namespace cpu_train::detail {
+
+/// Adam/AdamW on floats, a vector of Simd::W lanes at a time (AVX-512, AVX2 or SSE2 as
+/// compiled; gemm/simd.hpp), in adam_update's order of operations with the products
+/// contracted into multiply-adds as written below. The last partial vector goes through a
+/// zero-padded copy, so every element takes the same instructions however the range is
+/// split across threads.
+inline void adam_lanes(float* pd, const float* gd, float* m, float* v, float* vmax, std::size_t n,
+                       const AdamStepParams<float>& params) {
+    using S = cpu_gemm::Simd;
+    const AdamStepParams<float> c = params;  // a local copy: the stores below cannot alias it
+    const S::reg beta1 = S::bcast(c.beta1), beta2 = S::bcast(c.beta2);
+    const S::reg omb1 = S::bcast(c.one_minus_beta1), omb2 = S::bcast(c.one_minus_beta2);
+    const S::reg eps = S::bcast(c.eps), l2 = S::bcast(c.l2), decay = S::bcast(c.decay_factor);
+    const S::reg bc2 = S::bcast(c.bc2_sqrt), neg_step = S::bcast(-c.step_size);
+    const S::reg minus_one = S::bcast(-1.f);
+    auto lanes = [&](float* pp, const float* gp, float* mp, float* vp, float* xp) {
+        S::reg p = S::load(pp);
+        if (c.decoupled_decay) p = S::mul(p, decay);
+        S::reg g = S::load(gp);
+        if (c.maximize) g = S::mul(g, minus_one);
+        if (c.l2 != 0.f) g = S::fma(l2, p, g);
+        const S::reg mj = S::fma(omb1, g, S::mul(S::load(mp), beta1));
+        const S::reg vj = S::fma(omb2, S::mul(g, g), S::mul(S::load(vp), beta2));
+        S::store(mp, mj);
+        S::store(vp, vj);
+        S::reg second = vj;
+        if (xp) {
+            second = S::max(vj, S::load(xp));  // vmax < vj ? vj : vmax, as adam_update
+            S::store(xp, second);
+        }
+        const S::reg denom = S::add(S::div(S::sqrt(second), bc2), eps);
+        S::store(pp, S::fma(neg_step, S::div(mj, denom), p));
+    };
+    std::size_t j = 0;
+    for (; j + S::W <= n; j += S::W) lanes(pd + j, gd + j, m + j, v + j, vmax ? vmax + j : nullptr);
+    if (j == n) return;
+    const std::size_t r = n - j;
+    float tp[S::W] = {}, tg[S::W] = {}, tm[S::W] = {}, tv[S::W] = {}, tx[S::W] = {};
+    const std::size_t bytes = r * sizeof(float);
+    std::memcpy(tp, pd + j, bytes);
+    std::memcpy(tg, gd + j, bytes);
+    std::memcpy(tm, m + j, bytes);
+    std::memcpy(tv, v + j, bytes);
+    if (vmax) std::memcpy(tx, vmax + j, bytes);
+    lanes(tp, tg, tm, tv, vmax ? tx : nullptr);
+    std::memcpy(pd + j, tp, bytes);
+    std::memcpy(m + j, tm, bytes);
+    std::memcpy(v + j, tv, bytes);
+    if (vmax) std::memcpy(vmax + j, tx, bytes);
+}
+
+}  // namespace cpu_train::detail
+
 template <>
 struct training_kernels<cpu> {
-    /// One Adam/AdamW step over n elements (detail::adam_update per element). Whether
-    /// amsgrad's vmax is present is decided once, outside the loop.
+    /// One Adam/AdamW step over n elements: floats through cpu_train::detail::adam_lanes on
+    /// the thread team, other types through detail::adam_update per element (whether
+    /// amsgrad's vmax is present is decided once, outside the loop).
     template <class T>
     static void adam_step(T* pd, const T* gd, T* m, T* v, T* vmax, std::size_t n,
                           const AdamStepParams<T>& c) {
+        if constexpr (std::is_same_v<T, float>) {
+            // Fixed blocks of 16K elements (a multiple of every vector width) on the thread
+            // team: only the last block has a partial vector, so the split never changes a
+            // result. The embedding's 2M parameters make this a memory-bound stream.
+            constexpr std::size_t block = std::size_t{1} << 14;
+            const std::size_t blocks = (n + block - 1) / block;
+            nnlite::parallel_for(blocks, 4, [&](std::size_t b0, std::size_t b1) {
+                for (std::size_t b = b0; b < b1; ++b) {
+                    const std::size_t o = b * block, len = std::min(block, n - o);
+                    cpu_train::detail::adam_lanes(pd + o, gd + o, m + o, v + o,
+                                                  vmax ? vmax + o : nullptr, len, c);
+                }
+            });
+            return;
+        }
         if (vmax)
             for (std::size_t j = 0; j < n; ++j)
                 detail::adam_update(pd[j], gd[j], m[j], v[j], vmax + j, c);

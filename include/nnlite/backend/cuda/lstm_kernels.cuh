@@ -50,10 +50,11 @@ __global__ void lstm_gates_backward_kernel(const T* gates, const T* c, const T* 
     NNLITE_CUDA_FOR(p, rows * H) {
         const std::size_t r = p / H, j = p % H;
         const T* a = gates + r * 4 * H;
+        T* da = dgates + r * 4 * H;
         const T dh_tot = dy ? dh[p] + dy[p] : dh[p];
         lstm_detail::unit_backward(a[j], a[H + j], a[2 * H + j], a[3 * H + j],
                                    nnlite::detail::math_tanh(c[p]), c_prev[p], dh_tot, dc[p],
-                                   dgates + r * 4 * H, H, j);
+                                   da[j], da[H + j], da[2 * H + j], da[3 * H + j]);
     }
 }
 

@@ -15,7 +15,8 @@
 #include <cstddef>
 #include <cstring>
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#include <cmath>
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -31,6 +32,14 @@ struct Simd {
     static reg bcast(float x) { return _mm512_set1_ps(x); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+    static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+    static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
+    // The zero-masked forms with a full mask are the same instructions; GCC 12 warns that
+    // the plain forms' undefined pass-through vector "may be used uninitialized" (PR 105593).
+    static reg sqrt(reg a) { return _mm512_maskz_sqrt_ps(0xFFFF, a); }
+    static reg max(reg a, reg b) {  // b where either is NaN
+        return _mm512_maskz_max_ps(0xFFFF, a, b);
+    }
 };
 #elif defined(__AVX2__) && defined(__FMA__)
 struct Simd {
@@ -42,6 +51,10 @@ struct Simd {
     static reg bcast(float x) { return _mm256_set1_ps(x); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+    static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+    static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+    static reg sqrt(reg a) { return _mm256_sqrt_ps(a); }
+    static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }  // b where either is NaN
 };
 #else
 struct Simd {
@@ -57,6 +70,20 @@ struct Simd {
     static reg bcast(float x) { return reg{x, x, x, x}; }
     static reg fma(reg a, reg b, reg c) { return a * b + c; }
     static reg mul(reg a, reg b) { return a * b; }
+    static reg add(reg a, reg b) { return a + b; }
+    static reg div(reg a, reg b) { return a / b; }
+    static reg sqrt(reg a) {
+#if defined(__SSE2__)
+        return _mm_sqrt_ps(a);
+#else
+        for (std::size_t i = 0; i < W; ++i) a[i] = std::sqrt(a[i]);
+        return a;
+#endif
+    }
+    static reg max(reg a, reg b) {  // b where either is NaN, as the x86 instructions
+        for (std::size_t i = 0; i < W; ++i) a[i] = a[i] > b[i] ? a[i] : b[i];
+        return a;
+    }
 };
 #endif
 

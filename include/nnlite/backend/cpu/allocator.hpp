@@ -1,0 +1,263 @@
+// Caching host allocator for CPU tensor storage.
+//
+// A training step allocates the same large buffers every step (the LSTM's gates, cells and
+// outputs per layer and direction, their gradients: ~100 MB a step for the showcase's `cpu`
+// preset). glibc serves blocks that large with mmap and returns them with munmap, so every
+// step paid the kernel to map, zero and unmap them again: 25,000 page faults a step and a
+// quarter of the step's CPU time in the kernel (perf stat, lstm_benchmark --config cpu).
+// This allocator keeps freed blocks of at least kMinCachedBytes in free lists keyed by their
+// rounded size; the next request of that size takes one back, already mapped.
+//
+// - Sizes are rounded up to 8 classes per power of two (<= 12.5% slack), so batches whose
+//   lengths differ by a few tokens share blocks.
+// - The free lists hold at most limit() bytes (default 1 GiB; NNLITE_CPU_CACHE_MB at
+//   start-up, set_cpu_cache_limit() later; 0 turns caching off). Past the limit the
+//   largest cached blocks are freed first.
+// - Blocks are 64-byte aligned (a cache line, one AVX-512 vector). Small requests go to
+//   operator new unchanged.
+// - Thread-safe: one mutex, taken only for large blocks (a few dozen per training step).
+// - Under AddressSanitizer cached blocks are poisoned, so a use after free still reports.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NNLITE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NNLITE_ASAN 1
+#endif
+#endif
+#if defined(NNLITE_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace nnlite {
+
+/// Counters of the CPU block cache (cpu_memory_stats()).
+struct CpuMemoryStats {
+    std::size_t allocations = 0;   // large blocks taken from the system (operator new)
+    std::size_t cache_hits = 0;    // large requests served from a free list
+    std::size_t bytes_in_use = 0;  // large blocks handed out and not yet returned
+    std::size_t bytes_cached = 0;  // held in free lists
+    std::size_t limit = 0;         // the most the free lists may hold
+};
+
+namespace detail {
+
+/// Parses NNLITE_CPU_CACHE_MB (a whole number of MiB, 0 = off); anything else is warned
+/// about once and the default kept.
+inline std::size_t cache_limit_from_env(const char* env, std::size_t fallback) {
+    if (env == nullptr) return fallback;
+    const std::string v(env);
+    const bool digits =
+        !v.empty() && v.size() <= 7 && v.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits) {
+        std::fprintf(stderr,
+                     "nnlite: ignoring NNLITE_CPU_CACHE_MB=\"%s\" (expected a whole number of "
+                     "MiB from 0 to 9999999); keeping %zu MiB\n",
+                     env, fallback >> 20);
+        return fallback;
+    }
+    return static_cast<std::size_t>(std::strtoull(v.c_str(), nullptr, 10)) << 20;
+}
+
+class HostBlockCache {
+  public:
+    static constexpr std::size_t kMinCachedBytes = std::size_t{256} << 10;
+    static constexpr std::size_t kAlignment = 64;
+    static constexpr std::size_t kDefaultLimit = std::size_t{1} << 30;
+
+    static HostBlockCache& get() {
+        // Never destroyed: tensors in static storage may be freed after main returns.
+        static HostBlockCache* c = new HostBlockCache();
+        return *c;
+    }
+
+    /// The size a request of `bytes` is served with: below kMinCachedBytes unchanged, above
+    /// it rounded up to one of 8 classes between consecutive powers of two.
+    static std::size_t round_size(std::size_t bytes) {
+        if (bytes < kMinCachedBytes) return bytes;
+        std::size_t top = kMinCachedBytes;
+        while (top * 2 <= bytes) top *= 2;
+        const std::size_t step = top / 8;
+        return (bytes + step - 1) / step * step;
+    }
+
+    void* allocate(std::size_t bytes) {
+        const std::size_t size = round_size(bytes);
+        if (size < kMinCachedBytes) return ::operator new(bytes);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = free_.find(size);
+            if (it != free_.end()) {
+                void* p = it->second.back();
+                it->second.pop_back();
+                if (it->second.empty()) free_.erase(it);
+                stats_.cache_hits++;
+                stats_.bytes_cached -= size;
+                stats_.bytes_in_use += size;
+                unpoison(p, size);
+                return p;
+            }
+            stats_.allocations++;
+            stats_.bytes_in_use += size;
+        }
+        try {
+            return ::operator new (size, std::align_val_t{kAlignment});
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stats_.allocations--;
+            stats_.bytes_in_use -= size;
+            throw;
+        }
+    }
+
+    void deallocate(void* p, std::size_t bytes) noexcept {
+        if (p == nullptr) return;
+        const std::size_t size = round_size(bytes);
+        if (size < kMinCachedBytes) {
+            ::operator delete(p);
+            return;
+        }
+        bool cached = false;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stats_.bytes_in_use -= size;
+            if (size <= stats_.limit) {
+                try {
+                    free_[size].push_back(p);  // may throw: then the block is freed below
+                    stats_.bytes_cached += size;
+                    poison(p, size);
+                    cached = true;
+                } catch (...) {
+                }
+            }
+        }
+        if (!cached) release(p, size);
+        // Back under the limit: the largest cached blocks go first.
+        trim_to(limit());
+    }
+
+    /// Frees every cached block.
+    void empty_cache() noexcept { trim_to(0); }
+
+    void set_limit(std::size_t bytes) noexcept {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stats_.limit = bytes;
+        }
+        trim_to(bytes);
+    }
+
+    std::size_t limit() const noexcept {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return stats_.limit;
+    }
+
+    CpuMemoryStats stats() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return stats_;
+    }
+
+  private:
+    HostBlockCache() {
+        stats_.limit = cache_limit_from_env(std::getenv("NNLITE_CPU_CACHE_MB"), kDefaultLimit);
+    }
+
+    /// Frees cached blocks, largest first, until at most `bytes` stay cached.
+    void trim_to(std::size_t bytes) noexcept {
+        std::vector<std::pair<void*, std::size_t>> evicted;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            while (stats_.bytes_cached > bytes) {
+                auto last = std::prev(free_.end());
+                evicted.emplace_back(last->second.back(), last->first);
+                last->second.pop_back();
+                stats_.bytes_cached -= last->first;
+                if (last->second.empty()) free_.erase(last);
+            }
+        }
+        for (const auto& [q, size] : evicted) release(q, size);
+    }
+
+    static void release(void* p, std::size_t size) noexcept {
+        unpoison(p, size);
+        ::operator delete (p, std::align_val_t{kAlignment});
+    }
+
+    static void poison(void* p, std::size_t size) noexcept {
+#if defined(NNLITE_ASAN)
+        ASAN_POISON_MEMORY_REGION(p, size);
+#else
+        (void)p, (void)size;
+#endif
+    }
+    static void unpoison(void* p, std::size_t size) noexcept {
+#if defined(NNLITE_ASAN)
+        ASAN_UNPOISON_MEMORY_REGION(p, size);
+#else
+        (void)p, (void)size;
+#endif
+    }
+
+    mutable std::mutex mutex_;
+    std::map<std::size_t, std::vector<void*>> free_;  // rounded size -> cached blocks
+    CpuMemoryStats stats_;
+};
+
+/// std::allocator-compatible front end of HostBlockCache (CPU tensor storage uses it).
+template <class T>
+struct CachingHostAllocator {
+    using value_type = T;
+    CachingHostAllocator() noexcept = default;
+    template <class U>
+    CachingHostAllocator(const CachingHostAllocator<U>&) noexcept {}
+
+    T* allocate(std::size_t n) {
+        if (n > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
+        return static_cast<T*>(HostBlockCache::get().allocate(n * sizeof(T)));
+    }
+    void deallocate(T* p, std::size_t n) noexcept {
+        HostBlockCache::get().deallocate(p, n * sizeof(T));
+    }
+
+    template <class U>
+    bool operator==(const CachingHostAllocator<U>&) const noexcept {
+        return true;
+    }
+    template <class U>
+    bool operator!=(const CachingHostAllocator<U>&) const noexcept {
+        return false;
+    }
+};
+
+}  // namespace detail
+
+/// Frees the CPU tensor memory nnlite keeps for reuse (like cuda_empty_cache() on the GPU).
+/// Memory of live tensors is untouched. Safe from any thread.
+inline void cpu_empty_cache() {
+    detail::HostBlockCache::get().empty_cache();
+}
+
+/// Sets the most freed CPU tensor memory nnlite keeps for reuse, in bytes (default 1 GiB,
+/// or NNLITE_CPU_CACHE_MB at start-up); 0 turns the cache off. Frees what exceeds it now.
+inline void set_cpu_cache_limit(std::size_t bytes) {
+    detail::HostBlockCache::get().set_limit(bytes);
+}
+
+/// Counters of the CPU block cache: system allocations, cache hits, bytes in use, cached.
+inline CpuMemoryStats cpu_memory_stats() {
+    return detail::HostBlockCache::get().stats();
+}
+
+}  // namespace nnlite

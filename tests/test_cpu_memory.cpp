@@ -1,0 +1,157 @@
+// backend/cpu/allocator.hpp: the caching allocator behind CPU tensor storage. Freed large
+// blocks come back for the next request of their size class, small ones never enter the
+// cache, the limit bounds what is kept, and cpu_empty_cache() gives it all back.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <nnlite/nnlite.hpp>
+#include <vector>
+
+using namespace nnlite;
+using Cache = nnlite::detail::HostBlockCache;
+
+namespace {
+constexpr std::size_t MiB = std::size_t{1} << 20;
+
+// Restores the cache limit a test changed, whatever happens inside it.
+struct LimitGuard {
+    std::size_t saved = Cache::get().limit();
+    ~LimitGuard() { set_cpu_cache_limit(saved); }
+};
+}  // namespace
+
+TEST_CASE("cpu memory: size classes round up by at most 1/8, small sizes unchanged") {
+    CHECK(Cache::round_size(0) == 0);
+    CHECK(Cache::round_size(1000) == 1000);
+    CHECK(Cache::round_size(Cache::kMinCachedBytes - 1) == Cache::kMinCachedBytes - 1);
+    CHECK(Cache::round_size(Cache::kMinCachedBytes) == Cache::kMinCachedBytes);
+    CHECK(Cache::round_size(4 * MiB) == 4 * MiB);
+    CHECK(Cache::round_size(4 * MiB + 1) == 4 * MiB + MiB / 2);  // classes of 512 KiB here
+    std::size_t previous = 0;
+    for (std::size_t bytes = Cache::kMinCachedBytes; bytes < 3000 * MiB;
+         bytes += bytes / 7 + 4093) {
+        CAPTURE(bytes);
+        const std::size_t r = Cache::round_size(bytes);
+        CHECK(r >= bytes);
+        CHECK(r - bytes <= bytes / 8);
+        CHECK(r >= previous);  // monotonic
+        CHECK(Cache::round_size(r) == r);
+        previous = r;
+    }
+}
+
+TEST_CASE("cpu memory: a freed large tensor's block serves the next request of its class") {
+    LimitGuard guard;
+    set_cpu_cache_limit(256 * MiB);
+    cpu_empty_cache();
+    const float* first = nullptr;
+    {
+        auto t = Tensor<float, cpu>::empty({std::size_t{1} << 20});  // 4 MiB
+        first = t.data();
+        CHECK(reinterpret_cast<std::uintptr_t>(first) % Cache::kAlignment == 0);
+        t.data()[0] = 1.f;
+    }
+    const CpuMemoryStats after_free = cpu_memory_stats();
+    CHECK(after_free.bytes_cached == 4 * MiB);
+    {
+        // 4 MiB minus 100 floats: the same 4 MiB class, so the same block.
+        auto t = Tensor<float, cpu>::empty({(std::size_t{1} << 20) - 100});
+        CHECK(t.data() == first);
+        const CpuMemoryStats s = cpu_memory_stats();
+        CHECK(s.cache_hits == after_free.cache_hits + 1);
+        CHECK(s.allocations == after_free.allocations);
+        CHECK(s.bytes_cached == 0);
+        CHECK(s.bytes_in_use >= 4 * MiB);
+        // A second live tensor of that class needs a new block.
+        auto u = Tensor<float, cpu>::empty({std::size_t{1} << 20});
+        CHECK(u.data() != t.data());
+        CHECK(cpu_memory_stats().allocations == after_free.allocations + 1);
+    }
+    // Values are what a fresh tensor says they are: zeros() fills a reused block.
+    auto z = Tensor<float, cpu>::zeros({std::size_t{1} << 20});
+    double sum = 0;
+    for (std::size_t i = 0; i < z.numel(); ++i) sum += z.data()[i];
+    CHECK(sum == 0.0);
+}
+
+TEST_CASE("cpu memory: small tensors bypass the cache") {
+    cpu_empty_cache();
+    const CpuMemoryStats before = cpu_memory_stats();
+    for (int i = 0; i < 100; ++i) {
+        auto t = Tensor<float, cpu>::zeros({1000});
+        t.data()[999] = 1.f;
+    }
+    const CpuMemoryStats after = cpu_memory_stats();
+    CHECK(after.allocations == before.allocations);
+    CHECK(after.cache_hits == before.cache_hits);
+    CHECK(after.bytes_cached == 0);
+}
+
+TEST_CASE("cpu memory: the limit bounds the cache; 0 turns it off; empty_cache frees all") {
+    LimitGuard guard;
+    set_cpu_cache_limit(10 * MiB);
+    cpu_empty_cache();
+    {
+        std::vector<Tensor<float, cpu>> live;
+        for (int i = 0; i < 4; ++i) live.push_back(Tensor<float, cpu>::empty({MiB}));  // 4 MiB
+    }
+    // Four 4 MiB blocks freed into a 10 MiB cache: two stay.
+    CHECK(cpu_memory_stats().bytes_cached == 8 * MiB);
+    CHECK(cpu_memory_stats().limit == 10 * MiB);
+    // Lowering the limit frees what exceeds it now.
+    set_cpu_cache_limit(5 * MiB);
+    CHECK(cpu_memory_stats().bytes_cached == 4 * MiB);
+    cpu_empty_cache();
+    CHECK(cpu_memory_stats().bytes_cached == 0);
+
+    set_cpu_cache_limit(0);
+    const CpuMemoryStats before = cpu_memory_stats();
+    for (int i = 0; i < 3; ++i) {
+        auto t = Tensor<float, cpu>::empty({MiB});
+        t.data()[0] = 1.f;
+    }
+    const CpuMemoryStats after = cpu_memory_stats();
+    CHECK(after.bytes_cached == 0);
+    CHECK(after.cache_hits == before.cache_hits);
+    CHECK(after.allocations == before.allocations + 3);
+}
+
+TEST_CASE("cpu memory: a block larger than the limit is freed, not cached") {
+    LimitGuard guard;
+    set_cpu_cache_limit(2 * MiB);
+    cpu_empty_cache();
+    { auto t = Tensor<float, cpu>::empty({MiB}); }  // 4 MiB > 2 MiB
+    CHECK(cpu_memory_stats().bytes_cached == 0);
+}
+
+TEST_CASE("cpu memory: NNLITE_CPU_CACHE_MB is parsed strictly") {
+    const std::size_t fallback = 1024 * MiB;
+    CHECK(nnlite::detail::cache_limit_from_env(nullptr, fallback) == fallback);
+    CHECK(nnlite::detail::cache_limit_from_env("0", fallback) == 0);
+    CHECK(nnlite::detail::cache_limit_from_env("64", fallback) == 64 * MiB);
+    for (const char* bad : {"", "-1", "64MB", "1e3", " 64", "99999999999"}) {
+        CAPTURE(bad);
+        CHECK(nnlite::detail::cache_limit_from_env(bad, fallback) == fallback);
+    }
+}
+
+TEST_CASE("cpu memory: an LSTM training step reuses its buffers in the next step") {
+    LimitGuard guard;
+    set_cpu_cache_limit(256 * MiB);
+    Generator gen(3);
+    nn::LSTM<float, cpu> lstm(nn::LSTMOptions(32, 64).bidirectional(true), gen);
+    auto x = Tensor<float, cpu>::empty({64, 32, 32});  // [T, B, in]: 1 MiB of gates per direction
+    for (std::size_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>(i % 7) * 0.1f;
+    auto step = [&] {
+        auto out = lstm.forward(x);
+        ops::sum(out.output).backward();
+        lstm.zero_grad();
+    };
+    step();
+    const CpuMemoryStats warm = cpu_memory_stats();
+    step();
+    step();
+    const CpuMemoryStats after = cpu_memory_stats();
+    CHECK(after.allocations == warm.allocations);  // no new large block after the first step
+    CHECK(after.cache_hits > warm.cache_hits);
+}
