@@ -22,7 +22,9 @@
 // - Large blocks are page-aligned (64-byte elsewhere). Small requests go to operator new
 //   unchanged.
 // - Thread-safe: one mutex, taken only for large blocks (a few dozen per training step).
-// - Under AddressSanitizer cached blocks are poisoned, so a use after free still reports.
+// - Under AddressSanitizer large blocks come from operator new (ASan knows their bounds),
+//   cached blocks are poisoned, so a use after free still reports, and so is the slack
+//   between a tensor's end and its block's, so an overflow into it reports too.
 #pragma once
 
 #include <algorithm>
@@ -122,7 +124,8 @@ class HostBlockCache {
                 stats_.bytes_cached -= block;
                 stats_.bytes_in_use += block;
                 stats_.peak_bytes_in_use = std::max(stats_.peak_bytes_in_use, stats_.bytes_in_use);
-                unpoison(p, block);
+                unpoison(p, bytes);
+                poison(static_cast<char*>(p) + bytes, block - bytes);  // the slack past the tensor
                 return p;
             }
             stats_.allocations++;
@@ -144,6 +147,7 @@ class HostBlockCache {
             p = map_block(size);
             std::lock_guard<std::mutex> lock(mutex_);
             live_.emplace(p, size);
+            poison(static_cast<char*>(p) + bytes, size - bytes);
             return p;
         } catch (...) {
             if (p != nullptr) release(p, size);
@@ -239,8 +243,9 @@ class HostBlockCache {
     /// really leaves the process: through malloc it would stay in glibc's heap (its mmap
     /// threshold grows to 32 MiB as blocks are freed), and the two caches together held
     /// more than either.
+    /// Under AddressSanitizer, operator new instead, so ASan knows each block's bounds.
     static void* map_block(std::size_t size) {
-#if defined(__linux__)
+#if defined(__linux__) && !defined(NNLITE_ASAN)
         void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) throw std::bad_alloc();
         return p;
@@ -251,7 +256,7 @@ class HostBlockCache {
 
     static void release(void* p, std::size_t size) noexcept {
         unpoison(p, size);
-#if defined(__linux__)
+#if defined(__linux__) && !defined(NNLITE_ASAN)
         munmap(p, size);
 #else
         ::operator delete (p, std::align_val_t{kAlignment});
