@@ -57,7 +57,7 @@ namespace nnlite {
 
 /// Counters of the CPU block cache (cpu_memory_stats()).
 struct CpuMemoryStats {
-    std::size_t allocations = 0;        // large blocks taken from the system (operator new)
+    std::size_t allocations = 0;        // large blocks taken from the system (mmap)
     std::size_t cache_hits = 0;         // large requests served from a free list
     std::size_t bytes_in_use = 0;       // large blocks handed out and not yet returned
     std::size_t bytes_cached = 0;       // held in free lists
