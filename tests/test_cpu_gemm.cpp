@@ -8,11 +8,13 @@
 // refuses to run with a clear error, and stops there.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <nnlite/backend/cpu/gemm/sgemm.hpp>
 #include <nnlite/backend/cpu/isa.hpp>
 #include <nnlite/backend/cpu/lstm_step.hpp>
+#include <nnlite/backend/cpu/simd_math.hpp>
 #include <nnlite/backend/cpu/training_kernels.hpp>
 #include <random>
 #include <string>
@@ -158,7 +160,7 @@ TEST_CASE("cpu gemm: one packed B reused across calls with different row counts"
     }
 }
 
-TEST_CASE("cpu lstm: the fused step equals GEMM + gate math, odd H, 1 and 2 threads") {
+TEST_CASE("cpu lstm: the fused step equals GEMM + gate math, odd H, 1 and 2 threads, bias") {
     if (!cpu_runs_this_build()) return;
     std::mt19937 rng(5);
     for (std::size_t H : {1, 5, 37, 64}) {
@@ -207,7 +209,74 @@ TEST_CASE("cpu lstm: the fused step equals GEMM + gate math, odd H, 1 and 2 thre
                                                c_inplace.data(), c_inplace.data(), h_out.data(),
                                                threads);
                 CHECK(c_inplace == c_out);
+                // The bias added by the step: gates hold gx - bias on entry.
+                const auto bias = random_vec(G, rng);
+                auto gates3 = gx;
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t j = 0; j < G; ++j) gates3[r * G + j] -= bias[j];
+                std::vector<float> c3(rows * H), h3(rows * H);
+                nnlite::cpu_lstm::step_forward(rows, h.data(), H, packed, H, gates3.data(),
+                                               c0.data(), c3.data(), h3.data(), threads,
+                                               bias.data());
+                double worst3 = 0;
+                for (std::size_t i = 0; i < rows * H; ++i)
+                    worst3 =
+                        std::max({worst3, std::abs(h3[i] - ref_h[i]), std::abs(c3[i] - ref_c[i])});
+                for (std::size_t i = 0; i < rows * G; ++i)
+                    worst3 = std::max(worst3, std::abs(gates3[i] - ref_act[i]));
+                CHECK(worst3 < 2e-5);
             }
+        }
+    }
+}
+
+TEST_CASE("cpu simd math: exp, sigmoid and tanh on whole registers against double") {
+    if (!cpu_runs_this_build()) return;
+    using S = nnlite::cpu_gemm::Simd;
+    namespace sm = nnlite::cpu_gemm::simd_math;
+    // A fine sweep over [-100, 100] (past both clamps of exp), then special values.
+    std::vector<float> xs;
+    for (int i = -200000; i <= 200000; ++i) xs.push_back(static_cast<float>(i) * 5e-4f);
+    for (float v : {0.f, -0.f, 0.625f, -0.625f, 0.62499f, 87.3f, -87.3f, 88.3f, 1e-30f, -1e-30f,
+                    3e38f, -3e38f, INFINITY, -INFINITY})
+        xs.push_back(v);
+    while (xs.size() % S::W) xs.push_back(0.5f);
+    double worst_sig = 0, worst_tanh = 0, worst_exp_rel = 0;
+    float out_s[S::W], out_t[S::W], out_e[S::W];
+    for (std::size_t i = 0; i < xs.size(); i += S::W) {
+        const S::reg x = S::load(xs.data() + i);
+        S::store(out_s, sm::sigmoid(x));
+        S::store(out_t, sm::tanh(x));
+        S::store(out_e, sm::exp(x));
+        for (std::size_t l = 0; l < S::W; ++l) {
+            const double v = xs[i + l];
+            CAPTURE(v);
+            REQUIRE(std::isfinite(out_s[l]));
+            REQUIRE(std::isfinite(out_t[l]));
+            worst_sig = std::max(worst_sig, std::abs(out_s[l] - 1 / (1 + std::exp(-v))));
+            worst_tanh = std::max(worst_tanh, std::abs(out_t[l] - std::tanh(v)));
+            if (std::abs(v) < 87) {
+                const double e = std::exp(v);
+                worst_exp_rel = std::max(worst_exp_rel, std::abs(out_e[l] - e) / e);
+            }
+        }
+    }
+    CHECK(worst_sig < 4e-7);
+    CHECK(worst_tanh < 4e-7);
+    CHECK(worst_exp_rel < 4e-7);  // 2 ulp of float: 2.4e-7
+    // NaN stays NaN, lane by lane, and does not disturb its neighbours.
+    float in[S::W], got[S::W];
+    for (std::size_t l = 0; l < S::W; ++l) in[l] = l % 2 ? NAN : 0.f;
+    for (int fn = 0; fn < 3; ++fn) {
+        const S::reg x = S::load(in);
+        S::store(got, fn == 0 ? sm::exp(x) : fn == 1 ? sm::sigmoid(x) : sm::tanh(x));
+        for (std::size_t l = 0; l < S::W; ++l) {
+            CAPTURE(fn);
+            CAPTURE(l);
+            if (l % 2)
+                CHECK(std::isnan(got[l]));
+            else
+                CHECK(std::abs(got[l] - (fn == 0 ? 1.f : fn == 1 ? 0.5f : 0.f)) <= 1e-7f);
         }
     }
 }

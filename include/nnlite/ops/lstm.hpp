@@ -203,14 +203,18 @@ struct RecurrentWeights<K, T,
 
 /// The forward step against W_hh: gates += h_prev · W_hh^T, then the gate math. Backends
 /// whose lstm_kernels offer pack_gate_weights/step_forward (the CPU: one fused kernel) use
-/// those; others a GEMM then gates_forward.
+/// those, and add the biases in the step too (adds_bias: the caller passes b_ih + b_hh
+/// rather than putting them into every row of gates first); others a GEMM then
+/// gates_forward, with the biases already in gates.
 template <class K, class T, class = void>
 struct ForwardStep {
+    static constexpr bool adds_bias = false;
     RecurrentWeights<K, T> w;
     std::size_t hidden;
     ForwardStep(const T* w_hh, std::size_t H, ComputeType c)
         : w(true, H, 4 * H, w_hh, H, c), hidden(H) {}
-    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho) const {
+    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho,
+                    const T* /*bias: already in gates*/) const {
         w.multiply(rows, hp, hidden, T(1), gates, 4 * hidden);
         K::gates_forward(gates, cp, co, ho, rows, hidden);
     }
@@ -221,11 +225,13 @@ struct ForwardStep<K, T,
                                                              std::size_t{}, ComputeType::fp32))>> {
     decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{},
                                   ComputeType::fp32)) w;
+    static constexpr bool adds_bias = true;
     std::size_t hidden;
     ForwardStep(const T* w_hh, std::size_t H, ComputeType c)
         : w(K::pack_gate_weights(w_hh, H, c)), hidden(H) {}
-    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho) const {
-        K::step_forward(rows, hp, hidden, w, gates, cp, co, ho);
+    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho,
+                    const T* bias) const {
+        K::step_forward(rows, hp, hidden, w, gates, cp, co, ho, bias);
     }
 };
 
@@ -393,11 +399,21 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     } else {
         sv->x_rows = x.detach();
     }
+    using Step = ForwardStep<K, T>;
+    const T* b_a = b_ih.defined() ? b_ih.data() : nullptr;
+    const T* b_b = b_hh.defined() ? b_hh.data() : nullptr;
     auto gates = Tensor<T, B>::empty({N, G});
-    K::broadcast_bias_rows(gates.data(), b_ih.defined() ? b_ih.data() : nullptr,
-                           b_hh.defined() ? b_hh.data() : nullptr, N, G);
+    // b_ih + b_hh: into every row of gates before the GEMM, or (Step::adds_bias) once, for
+    // the step to add while the row is in cache.
+    Tensor<T, B> bias;
+    if (Step::adds_bias && (b_a || b_b)) {
+        bias = Tensor<T, B>::empty({G});
+        K::broadcast_bias_rows(bias.data(), b_a, b_b, 1, G);
+    } else if (!Step::adds_bias) {
+        K::broadcast_bias_rows(gates.data(), b_a, b_b, N, G);
+    }
     lstm_gemm<K>(sv->compute, false, true, N, G, I, T(1), sv->x_rows.data(), I, w_ih.data(), I,
-                 T(1), gates.data(), G);
+                 Step::adds_bias ? T(0) : T(1), gates.data(), G);
 
     // Initial states in sorted order.
     auto h0s = Tensor<T, B>::zeros({Bn, H});
@@ -417,7 +433,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     }
     T* y = y_rows.data();
     // gates += h_prev · W_hh^T and the gate math each step: W_hh packed once for the loop.
-    const ForwardStep<K, T> step(w_hh.data(), H, sv->compute);
+    const Step step(w_hh.data(), H, sv->compute);
     for (std::size_t s = 0; s < sc.steps; ++s) {
         const std::size_t rows = sc.active[s], r0 = sc.step_row[s];
         const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * H;
@@ -429,7 +445,8 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
             cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
             co = cells.data() + r0 * H;
         }
-        step(rows, hp, gates.data() + r0 * G, cp, co, y + r0 * H);
+        step(rows, hp, gates.data() + r0 * G, cp, co, y + r0 * H,
+             bias.defined() ? bias.data() : nullptr);
     }
 
     if (sc.packed) K::copy_rows(y, iota, res.output.data(), sc.padded_row.data(), N, H);

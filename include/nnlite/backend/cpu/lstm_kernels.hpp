@@ -298,26 +298,31 @@ struct lstm_kernels<cpu> {
         return g;
     }
 
-    /// One forward step: gates [rows, 4H] holds x·W_ih^T + biases on entry; adds
-    /// h_prev · W_hh^T and applies gates_forward (fused in the GEMM's epilogue when w.fused:
-    /// lstm_step.hpp). c_prev and c_out may alias.
+    /// One forward step: gates [rows, 4H] holds x·W_ih^T on entry, plus the biases unless
+    /// `bias` ([4H], b_ih + b_hh) is given, which is then added here; adds h_prev · W_hh^T
+    /// and applies gates_forward (fused in the GEMM's epilogue when w.fused: lstm_step.hpp,
+    /// which adds the bias there too). c_prev and c_out may alias.
     template <class T>
     static void step_forward(std::size_t rows, const T* h_prev, std::size_t ldh,
                              const gate_weights<T>& w, T* gates, const T* c_prev, T* c_out,
-                             T* h_out) {
+                             T* h_out, const T* bias = nullptr) {
         if constexpr (std::is_same_v<T, float>) {
             if (w.bf16) {
                 cpu_lstm::step_forward_bf16(rows, h_prev, ldh, w.interleaved16, w.hidden, gates,
-                                            c_prev, c_out, h_out, cpu_lstm::gemm_threads());
+                                            c_prev, c_out, h_out, cpu_lstm::gemm_threads(), bias);
                 return;
             }
             if (w.fused) {
                 cpu_lstm::step_forward(rows, h_prev, ldh, w.interleaved, w.hidden, gates, c_prev,
-                                       c_out, h_out, cpu_lstm::gemm_threads());
+                                       c_out, h_out, cpu_lstm::gemm_threads(), bias);
                 return;
             }
         }
-        gemm_packed(rows, T(1), h_prev, ldh, w.plain, T(1), gates, 4 * w.hidden);
+        const std::size_t G = 4 * w.hidden;
+        if (bias)
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t j = 0; j < G; ++j) gates[r * G + j] += bias[j];
+        gemm_packed(rows, T(1), h_prev, ldh, w.plain, T(1), gates, G);
         gates_forward(gates, c_prev, c_out, h_out, rows, w.hidden);
     }
 

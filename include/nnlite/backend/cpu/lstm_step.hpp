@@ -18,9 +18,10 @@
 // 32 KiB at H = 256: L1) for each row panel: micro-kernel over K = H, epilogue. Threads split
 // the W panels (used when not inside a concurrent scope, e.g. a unidirectional layer).
 //
-// The element math is vec_math.hpp's float sigmoid/tanh in the same expression order as
-// lstm_kernels<cpu>::gates_forward, so the two paths agree to the last bit given the same
-// pre-activations.
+// The element math: full panels run two rows per register through simd_math.hpp (UB =
+// W/2 units of row r, then of row r + 1, so every lane is used); a last odd row and a part
+// panel (H not a multiple of UB) run vec_math.hpp's scalar forms, as gates_forward does.
+// The two agree to a few ulp (the reciprocal estimate), not to the last bit.
 #pragma once
 
 #include <algorithm>
@@ -30,6 +31,7 @@
 
 #include "nnlite/backend/cpu/gemm/bgemm.hpp"
 #include "nnlite/backend/cpu/gemm/sgemm.hpp"
+#include "nnlite/backend/cpu/simd_math.hpp"
 #include "nnlite/backend/cpu/vec_math.hpp"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -63,25 +65,66 @@ inline void pack_gates(const float* w_hh, std::size_t hidden, cpu_gemm::PackedB&
 
 namespace detail {
 
+/// The gate math of step_epilogue for two rows and the UB units of one full panel, on whole
+/// registers (simd_math.hpp). `t` points at the tile's row r; `a` at gates' row r, `cp`,
+/// `co`, `ho` at row r of c_prev, c_out, h_out, `b` into the bias [4H] (or null), each at
+/// the panel's first unit.
+NNLITE_SIMD_INLINE inline void step_epilogue_2rows(const float* t, std::size_t H, const float* b,
+                                                   float* a, const float* cp, float* co,
+                                                   float* ho) {
+    using S = cpu_gemm::Simd;
+    namespace sm = cpu_gemm::simd_math;
+    constexpr std::size_t NR = cpu_gemm::NR, U = UB;
+    static_assert(2 * U == S::W, "one register holds one panel's units of two rows");
+    const float* t1 = t + NR;
+    float* a1 = a + 4 * H;
+    auto pre = [&](std::size_t q) {  // pre-activations of gate q: gx + tile (+ bias)
+        const S::reg x = S::add(S::load2(a + q * H, a1 + q * H), S::load2(t + q * U, t1 + q * U));
+        return b ? S::add(x, S::load2(b + q * H, b + q * H)) : x;
+    };
+    const S::reg i = sm::sigmoid(pre(0)), f = sm::sigmoid(pre(1)), g = sm::tanh(pre(2)),
+                 o = sm::sigmoid(pre(3));
+    const S::reg c = S::fma(f, S::load2(cp, cp + H), S::mul(i, g));
+    const S::reg h = S::mul(sm::tanh(c), o);
+    S::store2(a, a1, i);
+    S::store2(a + H, a1 + H, f);
+    S::store2(a + 2 * H, a1 + 2 * H, g);
+    S::store2(a + 3 * H, a1 + 3 * H, o);
+    S::store2(co, co + H, c);  // after c_prev's load: c_prev and c_out may alias
+    S::store2(ho, ho + H, h);
+}
+
 /// Gate math for rows [0, mr) x units [u0, u0 + ub) from the tile (row stride TileNR, the
 /// tile's columns: TileNR / 4 units of each gate).
 template <std::size_t TileNR = cpu_gemm::NR>
 inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std::size_t ub,
-                          std::size_t H, float* gates, const float* c_prev, float* c_out,
-                          float* h_out) {
+                          std::size_t H, const float* bias, float* gates, const float* c_prev,
+                          float* c_out, float* h_out) {
     constexpr std::size_t NR = TileNR, TUB = TileNR / 4;
-    for (std::size_t r = 0; r < mr; ++r) {
+    const float* b = bias ? bias + u0 : nullptr;
+    std::size_t r = 0;
+    if constexpr (TileNR == cpu_gemm::NR) {
+        // Full panels, two rows at a time: one register = UB units of row r, then of row r + 1.
+        if (ub == TUB)
+            for (; r + 2 <= mr; r += 2)
+                step_epilogue_2rows(tile + r * NR, H, b, gates + r * 4 * H + u0,
+                                    c_prev + r * H + u0, c_out + r * H + u0, h_out + r * H + u0);
+    }
+    for (; r < mr; ++r) {  // a last odd row, a part panel, other tile widths
         const float* t = tile + r * NR;
         float* a = gates + r * 4 * H + u0;
         const float* cp = c_prev + r * H + u0;
         float* co = c_out + r * H + u0;
         float* ho = h_out + r * H + u0;
-        float i[TUB], f[TUB], g[TUB], o[TUB], c[TUB], tc[TUB];
+        float i[TUB], f[TUB], g[TUB], o[TUB], c[TUB], tc[TUB], x[4][TUB];
+        for (std::size_t q = 0; q < 4; ++q)
+            for (std::size_t j = 0; j < ub; ++j)
+                x[q][j] = a[q * H + j] + t[q * TUB + j] + (b ? b[q * H + j] : 0.f);
         for (std::size_t j = 0; j < ub; ++j) {
-            i[j] = vec::detail::sigmoid_approx(a[j] + t[j]);
-            f[j] = vec::detail::sigmoid_approx(a[H + j] + t[TUB + j]);
-            g[j] = vec::detail::tanh_approx(a[2 * H + j] + t[2 * TUB + j]);
-            o[j] = vec::detail::sigmoid_approx(a[3 * H + j] + t[3 * TUB + j]);
+            i[j] = vec::detail::sigmoid_approx(x[0][j]);
+            f[j] = vec::detail::sigmoid_approx(x[1][j]);
+            g[j] = vec::detail::tanh_approx(x[2][j]);
+            o[j] = vec::detail::sigmoid_approx(x[3][j]);
             c[j] = f[j] * cp[j] + i[j] * g[j];
             tc[j] = vec::detail::tanh_approx(c[j]);
         }
@@ -105,10 +148,13 @@ inline std::vector<float>& step_a_buffer() {
 
 /// One fused forward step for `rows` rows (see the file comment). `gates` [rows, 4H] holds
 /// gx on entry and the activations on exit; h_prev [rows, ldh]; c_prev, c_out, h_out
-/// [rows, H] (c_prev and c_out may alias). `w` comes from pack_gates.
+/// [rows, H] (c_prev and c_out may alias). `w` comes from pack_gates. `bias` [4H], when
+/// given, is added to every row's pre-activations here (b_ih + b_hh: then gx need not hold
+/// it, which saves the LSTM a pass over all of gx).
 inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
                          const cpu_gemm::PackedB& w, std::size_t hidden, float* gates,
-                         const float* c_prev, float* c_out, float* h_out, int threads = 1) {
+                         const float* c_prev, float* c_out, float* h_out, int threads = 1,
+                         const float* bias = nullptr) {
     cpu_isa::require_compiled_isa();
     constexpr std::size_t MR = cpu_gemm::MR, NR = cpu_gemm::NR;
     const std::size_t H = hidden, K = w.k, panels = w.panels();
@@ -128,8 +174,8 @@ inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
                 const std::size_t mr = std::min(MR, rows - r0);
                 cpu_gemm::detail::micro_kernel(K, ap + r0 * K, w.panel(p), 1.f, 0.f, tile, NR, MR,
                                                NR);
-                detail::step_epilogue(tile, mr, u0, ub, H, gates + r0 * 4 * H, c_prev + r0 * H,
-                                      c_out + r0 * H, h_out + r0 * H);
+                detail::step_epilogue(tile, mr, u0, ub, H, bias, gates + r0 * 4 * H,
+                                      c_prev + r0 * H, c_out + r0 * H, h_out + r0 * H);
             }
         }
     };
@@ -176,8 +222,8 @@ NNLITE_BF16_TARGET inline void pack_gates_bf16(const float* w_hh, std::size_t hi
 NNLITE_BF16_TARGET inline void step_panels_bf16(std::size_t p_begin, std::size_t p_end,
                                                 std::size_t rows, const std::uint32_t* ap,
                                                 const cpu_gemm::PackedB16& w, std::size_t hidden,
-                                                float* gates, const float* c_prev, float* c_out,
-                                                float* h_out) {
+                                                const float* bias, float* gates,
+                                                const float* c_prev, float* c_out, float* h_out) {
     constexpr std::size_t MR = cpu_gemm::bf16::MR, NR = cpu_gemm::bf16::NR;
     const std::size_t H = hidden, kp = w.pairs();
     alignas(64) float tile[MR * NR];
@@ -187,7 +233,7 @@ NNLITE_BF16_TARGET inline void step_panels_bf16(std::size_t p_begin, std::size_t
             const std::size_t mr = std::min(MR, rows - r0);
             cpu_gemm::bf16_detail::micro_kernel(kp, ap + r0 * kp, w.panel(p), 1.f, 0.f, tile, NR,
                                                 MR, NR);
-            step_epilogue<NR>(tile, mr, u0, ub, H, gates + r0 * 4 * H, c_prev + r0 * H,
+            step_epilogue<NR>(tile, mr, u0, ub, H, bias, gates + r0 * 4 * H, c_prev + r0 * H,
                               c_out + r0 * H, h_out + r0 * H);
         }
     }
@@ -213,10 +259,11 @@ inline void pack_gates_bf16(const float* w_hh, std::size_t hidden, cpu_gemm::Pac
 }
 
 /// step_forward with the recurrent product in bf16 (h_prev and W_hh rounded, fp32
-/// accumulation and gate math); `w` comes from pack_gates_bf16.
+/// accumulation, gate math and bias); `w` comes from pack_gates_bf16.
 inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t ldh,
                               const cpu_gemm::PackedB16& w, std::size_t hidden, float* gates,
-                              const float* c_prev, float* c_out, float* h_out, int threads = 1) {
+                              const float* c_prev, float* c_out, float* h_out, int threads = 1,
+                              const float* bias = nullptr) {
     cpu_gemm::require_bf16();
     if (rows == 0) return;
 #if NNLITE_BF16_KERNELS
@@ -229,14 +276,14 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
     cpu_gemm::bf16_detail::pack_a(false, h_prev, ldh, 0, rows, 0, K, abuf.data());
     const std::uint32_t* ap = abuf.data();
     auto run_panels = [&](std::size_t p_begin, std::size_t p_end) {
-        detail::step_panels_bf16(p_begin, p_end, rows, ap, w, H, gates, c_prev, c_out, h_out);
+        detail::step_panels_bf16(p_begin, p_end, rows, ap, w, H, bias, gates, c_prev, c_out, h_out);
     };
     const double flops =
         2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
     cpu_gemm::detail::run_work(panels, threads, flops, run_panels);
 #else
     (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,
-        (void)h_out, (void)threads;
+        (void)h_out, (void)threads, (void)bias;
 #endif
 }
 
