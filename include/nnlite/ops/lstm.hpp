@@ -203,12 +203,12 @@ struct RecurrentWeights<K, T,
 
 /// The forward step against W_hh: gates += h_prev · W_hh^T, then the gate math. Backends
 /// whose lstm_kernels offer pack_gate_weights/step_forward (the CPU: one fused kernel) use
-/// those, and add the biases in the step too (adds_bias: the caller passes b_ih + b_hh
-/// rather than putting them into every row of gates first); others a GEMM then
-/// gates_forward, with the biases already in gates.
+/// those, and add the biases in the step too (fused: the caller passes b_ih + b_hh rather
+/// than putting them into every row of gates first, and projects the input in chunks just
+/// ahead of the steps); others a GEMM then gates_forward, with the biases already in gates.
 template <class K, class T, class = void>
 struct ForwardStep {
-    static constexpr bool adds_bias = false;
+    static constexpr bool fused = false;
     RecurrentWeights<K, T> w;
     std::size_t hidden;
     ForwardStep(const T* w_hh, std::size_t H, ComputeType c)
@@ -225,7 +225,7 @@ struct ForwardStep<K, T,
                                                              std::size_t{}, ComputeType::fp32))>> {
     decltype(K::pack_gate_weights(static_cast<const T*>(nullptr), std::size_t{},
                                   ComputeType::fp32)) w;
-    static constexpr bool adds_bias = true;
+    static constexpr bool fused = true;
     std::size_t hidden;
     ForwardStep(const T* w_hh, std::size_t H, ComputeType c)
         : w(K::pack_gate_weights(w_hh, H, c)), hidden(H) {}
@@ -403,17 +403,37 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     const T* b_a = b_ih.defined() ? b_ih.data() : nullptr;
     const T* b_b = b_hh.defined() ? b_hh.data() : nullptr;
     auto gates = Tensor<T, B>::empty({N, G});
-    // b_ih + b_hh: into every row of gates before the GEMM, or (Step::adds_bias) once, for
-    // the step to add while the row is in cache.
+    // The input projection gx = x·W_ih^T. With a fused step (Step::fused: the CPU) the step
+    // adds b_ih + b_hh itself, and the projection runs in chunks of steps just ahead of the
+    // recurrence (project_ahead below), ~1 MiB of gx each, so the step's epilogue finds
+    // its gx in L2 instead of memory. Otherwise the biases go into every row of gates and
+    // one GEMM projects all rows.
     Tensor<T, B> bias;
-    if (Step::adds_bias && (b_a || b_b)) {
+    if (Step::fused && (b_a || b_b)) {
         bias = Tensor<T, B>::empty({G});
         K::broadcast_bias_rows(bias.data(), b_a, b_b, 1, G);
-    } else if (!Step::adds_bias) {
+    } else if (!Step::fused) {
         K::broadcast_bias_rows(gates.data(), b_a, b_b, N, G);
     }
-    lstm_gemm<K>(sv->compute, false, true, N, G, I, T(1), sv->x_rows.data(), I, w_ih.data(), I,
-                 Step::adds_bias ? T(0) : T(1), gates.data(), G);
+    const RecurrentWeights<K, T> w_in(true, I, G, w_ih.data(), I, sv->compute);
+    const std::size_t chunk_rows =
+        Step::fused ? std::max<std::size_t>(1, (std::size_t{1} << 20) / (G * sizeof(T))) : N;
+    std::size_t projected = 0;  // steps [0, projected) have their gx
+    auto project_ahead = [&](std::size_t s) {
+        // Steps [s, e): at least one, then while their rows fit chunk_rows. A step's rows are
+        // one contiguous block and consecutive steps' blocks adjoin (ascending, or
+        // descending for a reverse direction with equal lengths), so [lo, hi) covers them.
+        std::size_t lo = sc.step_row[s], hi = lo + sc.active[s], e = s + 1;
+        for (; e < sc.steps; ++e) {
+            const std::size_t l = std::min(lo, sc.step_row[e]),
+                              h = std::max(hi, sc.step_row[e] + sc.active[e]);
+            if (h - l > chunk_rows) break;
+            lo = l, hi = h;
+        }
+        w_in.multiply(hi - lo, sv->x_rows.data() + lo * I, I, Step::fused ? T(0) : T(1),
+                      gates.data() + lo * G, G);
+        projected = e;
+    };
 
     // Initial states in sorted order.
     auto h0s = Tensor<T, B>::zeros({Bn, H});
@@ -435,6 +455,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     // gates += h_prev · W_hh^T and the gate math each step: W_hh packed once for the loop.
     const Step step(w_hh.data(), H, sv->compute);
     for (std::size_t s = 0; s < sc.steps; ++s) {
+        if (s == projected) project_ahead(s);
         const std::size_t rows = sc.active[s], r0 = sc.step_row[s];
         const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * H;
         T* cp = c0s.data();
