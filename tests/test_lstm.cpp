@@ -151,7 +151,7 @@ TEST_CASE("lstm_layer gradients agree with finite differences (double)") {
     }
 }
 
-TEST_CASE("fused lstm_layer equals the reference built from basic ops on random shapes") {
+TEST_CASE("fused lstm_layer equals the reference built from basic ops on random shapes, chunked") {
     // Odd sizes, length-1 sequences, every sequence of length 1, a batch of one, both
     // directions; forward values and every input gradient.
     struct Case {
@@ -166,44 +166,55 @@ TEST_CASE("fused lstm_layer equals the reference built from basic ops on random 
         {5, 6, 7, 3, {3, 5, 5, 1, 2, 4}},
         {4, 3, 2, 9, {4, 4, 4}},
     };
+    // Each also with the gates in chunks of one step and of a few rows (the CPU's default is
+    // 1 MiB, more than these problems: the chunked projection and weight gradients of
+    // ops/lstm.hpp then run over several chunks, ascending, descending and packed).
+    struct ChunkBytes {
+        std::size_t saved = ops::detail::gate_chunk_bytes();
+        ~ChunkBytes() { ops::detail::gate_chunk_bytes() = saved; }
+    } restore;
     std::uint64_t seed = 100;
-    for (const auto& c : cases)
-        for (bool reverse : {false, true})
-            for (bool state : {false, true}) {
-                CAPTURE(c.T);
-                CAPTURE(c.B);
-                CAPTURE(c.H);
-                CAPTURE(reverse);
-                CAPTURE(state);
-                auto in = random_layer_inputs<double>(c.T, c.B, c.I, c.H, ++seed, state, true);
-                TensorList<double> a, b;
-                for (auto& t : in) {
-                    a.push_back(t.defined() ? t.clone().requires_grad_() : t);
-                    b.push_back(t.defined() ? t.clone().requires_grad_() : t);
+    for (std::size_t chunk_bytes : {restore.saved, std::size_t{1}, std::size_t{600}})
+        for (const auto& c : cases)
+            for (bool reverse : {false, true})
+                for (bool state : {false, true}) {
+                    ops::detail::gate_chunk_bytes() = chunk_bytes;
+                    CAPTURE(chunk_bytes);
+                    CAPTURE(c.T);
+                    CAPTURE(c.B);
+                    CAPTURE(c.H);
+                    CAPTURE(reverse);
+                    CAPTURE(state);
+                    auto in = random_layer_inputs<double>(c.T, c.B, c.I, c.H, ++seed, state, true);
+                    TensorList<double> a, b;
+                    for (auto& t : in) {
+                        a.push_back(t.defined() ? t.clone().requires_grad_() : t);
+                        b.push_back(t.defined() ? t.clone().requires_grad_() : t);
+                    }
+                    auto fused = ops::lstm_layer(a[0], c.lengths, a[1], a[2], a[3], a[4], a[5],
+                                                 a[6], reverse);
+                    auto ref = reference_lstm_layer(b[0], c.lengths, b[1], b[2], b[3], b[4], b[5],
+                                                    b[6], reverse);
+                    CHECK(max_rel_diff(fused.output, ref.output) < 1e-12);
+                    CHECK(max_rel_diff(fused.h_n, ref.h_n) < 1e-12);
+                    CHECK(max_rel_diff(fused.c_n, ref.c_n) < 1e-12);
+                    Generator gen(seed);
+                    auto wy = Tensor<double>::uniform(fused.output.shape(), -1, 1, gen);
+                    auto wh = Tensor<double>::uniform(fused.h_n.shape(), -1, 1, gen);
+                    auto wc = Tensor<double>::uniform(fused.c_n.shape(), -1, 1, gen);
+                    auto loss = [&](const ops::LSTMLayerOutput<double>& r) {
+                        return ops::sum(r.output * wy) + ops::sum(r.h_n * wh) +
+                               ops::sum(r.c_n * wc);
+                    };
+                    loss(fused).backward();
+                    loss(ref).backward();
+                    for (std::size_t k = 0; k < a.size(); ++k) {
+                        if (!a[k].defined()) continue;
+                        CAPTURE(k);
+                        REQUIRE(a[k].grad().defined());
+                        CHECK(max_rel_diff(a[k].grad(), b[k].grad()) < 1e-12);
+                    }
                 }
-                auto fused =
-                    ops::lstm_layer(a[0], c.lengths, a[1], a[2], a[3], a[4], a[5], a[6], reverse);
-                auto ref = reference_lstm_layer(b[0], c.lengths, b[1], b[2], b[3], b[4], b[5], b[6],
-                                                reverse);
-                CHECK(max_rel_diff(fused.output, ref.output) < 1e-12);
-                CHECK(max_rel_diff(fused.h_n, ref.h_n) < 1e-12);
-                CHECK(max_rel_diff(fused.c_n, ref.c_n) < 1e-12);
-                Generator gen(seed);
-                auto wy = Tensor<double>::uniform(fused.output.shape(), -1, 1, gen);
-                auto wh = Tensor<double>::uniform(fused.h_n.shape(), -1, 1, gen);
-                auto wc = Tensor<double>::uniform(fused.c_n.shape(), -1, 1, gen);
-                auto loss = [&](const ops::LSTMLayerOutput<double>& r) {
-                    return ops::sum(r.output * wy) + ops::sum(r.h_n * wh) + ops::sum(r.c_n * wc);
-                };
-                loss(fused).backward();
-                loss(ref).backward();
-                for (std::size_t k = 0; k < a.size(); ++k) {
-                    if (!a[k].defined()) continue;
-                    CAPTURE(k);
-                    REQUIRE(a[k].grad().defined());
-                    CHECK(max_rel_diff(a[k].grad(), b[k].grad()) < 1e-12);
-                }
-            }
 }
 
 TEST_CASE("lstm_layer: float agrees with double, and no-grad mode gives the same values") {

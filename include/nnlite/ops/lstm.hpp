@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -235,6 +236,42 @@ struct ForwardStep<K, T,
     }
 };
 
+/// Rows of gates ([rows, 4H]) the LSTM handles per chunk of steps: ~1 MiB where the step is
+/// fused (ForwardStep::fused: the CPU, where each chunk's input projection and weight
+/// gradients then run while its gates are in L2), else all N rows (one big GEMM each).
+/// The chunk's size in bytes of gates, 1 MiB by default (half the L2 of current x86 cores).
+/// A tuning and test knob: set it before, not during, LSTM calls.
+inline std::size_t& gate_chunk_bytes() {
+    static std::size_t bytes = std::size_t{1} << 20;
+    return bytes;
+}
+template <class K, class T>
+std::size_t gate_chunk_rows(std::size_t G, std::size_t N) {
+    if (!ForwardStep<K, T>::fused) return std::max<std::size_t>(N, 1);
+    return std::max<std::size_t>(1, gate_chunk_bytes() / (G * sizeof(T)));
+}
+
+/// Steps s, s + 1, ... (or s, s - 1, ... when down) taken together while their rows fit
+/// max_rows (at least step s): `count` steps, their rows [lo, hi). A step's rows are one
+/// contiguous block, and consecutive steps' blocks adjoin (ascending, or descending for a
+/// reverse direction with equal lengths), so [lo, hi) holds exactly those steps' rows.
+struct StepChunk {
+    std::size_t count = 0, lo = 0, hi = 0;
+};
+inline StepChunk chunk_steps(const LSTMSchedule& sc, std::size_t s, bool down,
+                             std::size_t max_rows) {
+    StepChunk c{1, sc.step_row[s], sc.step_row[s] + sc.active[s]};
+    for (std::size_t e = s; down ? e > 0 : e + 1 < sc.steps;) {
+        e = down ? e - 1 : e + 1;
+        const std::size_t lo = std::min(c.lo, sc.step_row[e]),
+                          hi = std::max(c.hi, sc.step_row[e] + sc.active[e]);
+        if (hi - lo > max_rows) break;
+        c.lo = lo, c.hi = hi;
+        ++c.count;
+    }
+    return c;
+}
+
 template <class T, class B>
 bool defined_requires_grad(const Tensor<T, B>& t) {
     return t.defined() && t.requires_grad();
@@ -271,40 +308,78 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
         dy_rows = Tensor<T, B>::empty({N, H});
         K::copy_rows(g[0].data(), sc.padded_row.data(), dy_rows.data(), iota, N, H);
     }
-    auto dgates = Tensor<T, B>::empty({N, G});
+    std::vector<Tensor<T, B>> out(7);
+    const Shape x_shape{sc.time, Bn, I};
+    Tensor<T, B> dx_rows;  // [N, I] in step order
+    if (sv.need_x) {
+        out[0] = sc.packed ? Tensor<T, B>::zeros(x_shape) : Tensor<T, B>::empty(x_shape);
+        dx_rows = sc.packed ? Tensor<T, B>::empty({N, I}) : out[0];
+    }
+    if (sv.need_w_ih) out[3] = Tensor<T, B>::empty({G, I});
+    if (sv.need_w_hh) out[4] = Tensor<T, B>::empty({G, H});
+    Tensor<T, B> db, db_chunk;
+    if (sv.need_b_ih || sv.need_b_hh) db = Tensor<T, B>::empty({G});
+
+    // The gate gradients dG are made a chunk of steps at a time (gate_chunk_rows: ~1 MiB
+    // on the CPU, all rows elsewhere) into dgates, and each chunk is consumed while it is
+    // in cache: dX = dG · W_ih for its rows, and dW_ih += dG^T · x, dW_hh += dG^T · h_prev,
+    // db += the column sums of dG over them.
+    const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N);
+    // A chunk holds at least one step, which may have more rows than chunk_rows.
+    auto dgates = Tensor<T, B>::empty({std::min(std::max(chunk_rows, Bn), N), G});
     auto dh = Tensor<T, B>::empty({Bn, H});
     auto dc = Tensor<T, B>::empty({Bn, H});
     const T* gates = sv.gates.data();
     const T* cells = sv.cells.data();
-    // dh = dG · W_hh each step: W_hh [G, H] packed once for the whole backward.
+    // dh = dG · W_hh each step, dX = dG · W_ih each chunk: both packed once.
     const RecurrentWeights<K, T> w_hh(false, G, H, sv.w_hh.data(), H, sv.compute);
+    std::optional<RecurrentWeights<K, T>> w_ih;
+    if (sv.need_x) w_ih.emplace(false, G, I, sv.w_ih.data(), I, sv.compute);
+    StepChunk chunk{};
+    std::size_t left = 0;  // steps of the current chunk still to run
+    bool first_chunk = true;
+    auto consume = [&] {  // the chunk's dG is complete: rows [lo, hi) in dgates
+        const std::size_t m = chunk.hi - chunk.lo;
+        const T* dg = dgates.data();
+        const T beta = first_chunk ? T(0) : T(1);
+        if (sv.need_x) w_ih->multiply(m, dg, G, T(0), dx_rows.data() + chunk.lo * I, I);
+        if (sv.need_w_ih)
+            lstm_gemm<K>(sv.compute, true, false, G, I, m, T(1), dg, G,
+                         sv.x_rows.data() + chunk.lo * I, I, beta, out[3].data(), I);
+        if (sv.need_w_hh)
+            lstm_gemm<K>(sv.compute, true, false, G, H, m, T(1), dg, G,
+                         sv.h_prev.data() + chunk.lo * H, H, beta, out[4].data(), H);
+        if (db.defined()) {
+            if (first_chunk) {
+                K::sum_rows(dg, m, G, db.data());
+            } else {
+                if (!db_chunk.defined()) db_chunk = Tensor<T, B>::empty({G});
+                K::sum_rows(dg, m, G, db_chunk.data());
+                kernels<B>::axpy(db.data(), db_chunk.data(), G, T(1));
+            }
+        }
+        first_chunk = false;
+    };
     for (std::size_t s = sc.steps; s-- > 0;) {
+        if (left == 0) {
+            chunk = chunk_steps(sc, s, /*down=*/true, chunk_rows);
+            left = chunk.count;
+        }
         const std::size_t rows = sc.active[s], ended = sc.active[s + 1];
         // Rows whose last step is s start their recurrence from the h_n / c_n gradients.
         K::copy_rows(g[1].data(), sc.perm.data() + ended, dh.data(), iota + ended, rows - ended, H);
         K::copy_rows(g[2].data(), sc.perm.data() + ended, dc.data(), iota + ended, rows - ended, H);
         const std::size_t r0 = sc.step_row[s];
+        T* dg = dgates.data() + (r0 - chunk.lo) * G;
         const T* c_prev = s == 0 ? sv.c0.data() : cells + sc.step_row[s - 1] * H;
         K::gates_backward(gates + r0 * G, cells + r0 * H, c_prev, dh.data(),
-                          dy_rows.data() + r0 * H, dc.data(), dgates.data() + r0 * G, rows, H);
-        if (s > 0 || sv.need_h0) w_hh.multiply(rows, dgates.data() + r0 * G, G, T(0), dh.data(), H);
+                          dy_rows.data() + r0 * H, dc.data(), dg, rows, H);
+        if (s > 0 || sv.need_h0) w_hh.multiply(rows, dg, G, T(0), dh.data(), H);
+        if (--left == 0) consume();
     }
 
-    std::vector<Tensor<T, B>> out(7);
-    if (sv.need_x) {
-        const Shape x_shape{sc.time, Bn, I};
-        if (sc.packed) {
-            auto dx_rows = Tensor<T, B>::empty({N, I});
-            lstm_gemm<K>(sv.compute, false, false, N, I, G, T(1), dgates.data(), G, sv.w_ih.data(),
-                         I, T(0), dx_rows.data(), I);
-            out[0] = Tensor<T, B>::zeros(x_shape);
-            K::copy_rows(dx_rows.data(), iota, out[0].data(), sc.padded_row.data(), N, I);
-        } else {
-            out[0] = Tensor<T, B>::empty(x_shape);
-            lstm_gemm<K>(sv.compute, false, false, N, I, G, T(1), dgates.data(), G, sv.w_ih.data(),
-                         I, T(0), out[0].data(), I);
-        }
-    }
+    if (sv.need_x && sc.packed)
+        K::copy_rows(dx_rows.data(), iota, out[0].data(), sc.padded_row.data(), N, I);
     if (sv.need_h0) {
         out[1] = Tensor<T, B>::empty({Bn, H});
         K::copy_rows(dh.data(), iota, out[1].data(), sc.perm.data(), Bn, H);
@@ -313,19 +388,7 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
         out[2] = Tensor<T, B>::empty({Bn, H});
         K::copy_rows(dc.data(), iota, out[2].data(), sc.perm.data(), Bn, H);
     }
-    if (sv.need_w_ih) {
-        out[3] = Tensor<T, B>::empty({G, I});
-        lstm_gemm<K>(sv.compute, true, false, G, I, N, T(1), dgates.data(), G, sv.x_rows.data(), I,
-                     T(0), out[3].data(), I);
-    }
-    if (sv.need_w_hh) {
-        out[4] = Tensor<T, B>::empty({G, H});
-        lstm_gemm<K>(sv.compute, true, false, G, H, N, T(1), dgates.data(), G, sv.h_prev.data(), H,
-                     T(0), out[4].data(), H);
-    }
-    if (sv.need_b_ih || sv.need_b_hh) {
-        auto db = Tensor<T, B>::empty({G});
-        K::sum_rows(dgates.data(), N, G, db.data());
+    if (db.defined()) {
         if (sv.need_b_ih) out[5] = db;
         if (sv.need_b_hh) out[6] = sv.need_b_ih ? db.clone() : db;
     }
@@ -416,23 +479,13 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         K::broadcast_bias_rows(gates.data(), b_a, b_b, N, G);
     }
     const RecurrentWeights<K, T> w_in(true, I, G, w_ih.data(), I, sv->compute);
-    const std::size_t chunk_rows =
-        Step::fused ? std::max<std::size_t>(1, (std::size_t{1} << 20) / (G * sizeof(T))) : N;
+    const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N);
     std::size_t projected = 0;  // steps [0, projected) have their gx
     auto project_ahead = [&](std::size_t s) {
-        // Steps [s, e): at least one, then while their rows fit chunk_rows. A step's rows are
-        // one contiguous block and consecutive steps' blocks adjoin (ascending, or
-        // descending for a reverse direction with equal lengths), so [lo, hi) covers them.
-        std::size_t lo = sc.step_row[s], hi = lo + sc.active[s], e = s + 1;
-        for (; e < sc.steps; ++e) {
-            const std::size_t l = std::min(lo, sc.step_row[e]),
-                              h = std::max(hi, sc.step_row[e] + sc.active[e]);
-            if (h - l > chunk_rows) break;
-            lo = l, hi = h;
-        }
-        w_in.multiply(hi - lo, sv->x_rows.data() + lo * I, I, Step::fused ? T(0) : T(1),
-                      gates.data() + lo * G, G);
-        projected = e;
+        const StepChunk c = chunk_steps(sc, s, /*down=*/false, chunk_rows);
+        w_in.multiply(c.hi - c.lo, sv->x_rows.data() + c.lo * I, I, Step::fused ? T(0) : T(1),
+                      gates.data() + c.lo * G, G);
+        projected = s + c.count;
     };
 
     // Initial states in sorted order.
