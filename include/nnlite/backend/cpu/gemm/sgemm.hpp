@@ -40,9 +40,13 @@
 namespace nnlite::cpu_gemm {
 
 constexpr std::size_t MR = Simd::MR, NR = Simd::NR, W = Simd::W;
-constexpr std::size_t KC = 256;      // k-block: B panel kc x NR (32 KiB at NR 32) fits L1
-constexpr std::size_t MC = 16 * MR;  // rows per tile: packed A block MC x KC fits L2
-constexpr std::size_t NCB = 16;      // B panels per tile: slice KC x 512 = 512 KiB, L2
+constexpr std::size_t KC = 256;  // k-block: B panel kc x NR (32 KiB at NR 32) fits L1
+// Rows per tile: packed A block MC x KC, 64 KiB at MR 8. On the 2 MiB-L2 Xeon of
+// docs/performance.md, 4, 8, 16 and 32 row panels gave the large products (16384 x 1024 x
+// 512, 2048^3) 139, 137, 113 and 77 GFLOP/s: the A panels stream through L1 past the
+// B panel once per B panel, and a smaller block evicts less of it.
+constexpr std::size_t MC = 8 * MR;
+constexpr std::size_t NCB = 32;  // B panels per tile: slice KC x 1024 = 1 MiB at NR 32, L2
 
 /// op(B) [k, n] packed in NR-column panels over the full k (see the file comment).
 struct PackedB {
@@ -111,6 +115,12 @@ inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0
 inline void micro_kernel(std::size_t kc, const float* ap, const float* bp, float alpha, float beta,
                          float* c, std::size_t ldc, std::size_t mr, std::size_t nr) {
     constexpr std::size_t NV = NR / W;
+    // C's tile is read (beta != 0) and written only after the kc loop; ask for its lines
+    // now, so they arrive from memory while the loop runs instead of stalling the stores.
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < mr; ++r)
+        for (std::size_t j = 0; j < nr; j += 64 / sizeof(float))
+            __builtin_prefetch(c + r * ldc + j, 1, 3);
     Simd::reg acc[MR][NV];
 #pragma GCC unroll 16
     for (std::size_t r = 0; r < MR; ++r)
