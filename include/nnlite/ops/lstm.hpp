@@ -465,12 +465,17 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     using Step = ForwardStep<K, T>;
     const T* b_a = b_ih.defined() ? b_ih.data() : nullptr;
     const T* b_b = b_hh.defined() ? b_hh.data() : nullptr;
-    auto gates = Tensor<T, B>::empty({N, G});
     // The input projection gx = x·W_ih^T. With a fused step (Step::fused: the CPU) the step
     // adds b_ih + b_hh itself, and the projection runs in chunks of steps just ahead of the
     // recurrence (project_ahead below), ~1 MiB of gx each, so the step's epilogue finds
-    // its gx in L2 instead of memory. Otherwise the biases go into every row of gates and
-    // one GEMM projects all rows.
+    // its gx in L2 instead of memory; without grad nothing keeps the activations, so gates
+    // then holds one chunk (rows from gates_lo on), not all N rows. Otherwise the biases go
+    // into every row of gates and one GEMM projects all rows.
+    const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N);
+    const bool gate_window = Step::fused && !need_grad;
+    // A chunk holds at least one step, which may have more rows than chunk_rows.
+    auto gates = Tensor<T, B>::empty({gate_window ? std::min(std::max(chunk_rows, Bn), N) : N, G});
+    std::size_t gates_lo = 0;  // the row of the step order that gates' row 0 holds
     Tensor<T, B> bias;
     if (Step::fused && (b_a || b_b)) {
         bias = Tensor<T, B>::empty({G});
@@ -479,12 +484,12 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         K::broadcast_bias_rows(gates.data(), b_a, b_b, N, G);
     }
     const RecurrentWeights<K, T> w_in(true, I, G, w_ih.data(), I, sv->compute);
-    const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N);
     std::size_t projected = 0;  // steps [0, projected) have their gx
     auto project_ahead = [&](std::size_t s) {
         const StepChunk c = chunk_steps(sc, s, /*down=*/false, chunk_rows);
+        if (gate_window) gates_lo = c.lo;
         w_in.multiply(c.hi - c.lo, sv->x_rows.data() + c.lo * I, I, Step::fused ? T(0) : T(1),
-                      gates.data() + c.lo * G, G);
+                      gates.data() + (c.lo - gates_lo) * G, G);
         projected = s + c.count;
     };
 
@@ -519,7 +524,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
             cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
             co = cells.data() + r0 * H;
         }
-        step(rows, hp, gates.data() + r0 * G, cp, co, y + r0 * H,
+        step(rows, hp, gates.data() + (r0 - gates_lo) * G, cp, co, y + r0 * H,
              bias.defined() ? bias.data() : nullptr);
     }
 
