@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "nnlite/core/env.hpp"
 #include "nnlite/core/error.hpp"
 
 #if defined(__linux__)
@@ -61,10 +62,8 @@ inline int available_cpus() {
 /// warning naming the value) when it is malformed; `cpus` when unset.
 inline int threads_from_env(const char* env, int cpus) {
     if (env == nullptr) return cpus;
-    const std::string v(env);
-    const bool digits =
-        !v.empty() && v.size() <= 6 && v.find_first_not_of("0123456789") == std::string::npos;
-    const int parsed = digits ? std::atoi(v.c_str()) : 0;
+    const auto n = parse_whole_number(env, 6);
+    const int parsed = n ? static_cast<int>(*n) : 0;
     if (parsed < 1) {
         std::fprintf(stderr,
                      "nnlite: ignoring NNLITE_NUM_THREADS=\"%s\" (expected a whole number from 1 "

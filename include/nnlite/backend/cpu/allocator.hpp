@@ -39,6 +39,8 @@
 #include <utility>
 #include <vector>
 
+#include "nnlite/core/env.hpp"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define NNLITE_ASAN 1
 #elif defined(__has_feature)
@@ -71,17 +73,15 @@ namespace detail {
 /// about once and the default kept.
 inline std::size_t cache_limit_from_env(const char* env, std::size_t fallback) {
     if (env == nullptr) return fallback;
-    const std::string v(env);
-    const bool digits =
-        !v.empty() && v.size() <= 7 && v.find_first_not_of("0123456789") == std::string::npos;
-    if (!digits) {
+    const auto mib = parse_whole_number(env, 7);
+    if (!mib) {
         std::fprintf(stderr,
                      "nnlite: ignoring NNLITE_CPU_CACHE_MB=\"%s\" (expected a whole number of "
                      "MiB from 0 to 9999999); keeping %zu MiB\n",
                      env, fallback >> 20);
         return fallback;
     }
-    return static_cast<std::size_t>(std::strtoull(v.c_str(), nullptr, 10)) << 20;
+    return static_cast<std::size_t>(*mib) << 20;
 }
 
 class HostBlockCache {
