@@ -236,15 +236,17 @@ struct ForwardStep<K, T,
     }
 };
 
-/// Rows of gates ([rows, 4H]) the LSTM handles per chunk of steps: ~1 MiB where the step is
-/// fused (ForwardStep::fused: the CPU, where each chunk's input projection and weight
-/// gradients then run while its gates are in L2), else all N rows (one big GEMM each).
-/// The chunk's size in bytes of gates, 1 MiB by default (half the L2 of current x86 cores).
-/// A tuning and test knob: set it before, not during, LSTM calls.
+/// The size of a chunk of gates in bytes, 1 MiB by default (half the L2 of current x86
+/// cores). A tuning and test knob: set it before, not during, LSTM calls.
 inline std::size_t& gate_chunk_bytes() {
     static std::size_t bytes = std::size_t{1} << 20;
     return bytes;
 }
+
+/// Rows of gates ([rows, 4H]) the LSTM handles per chunk of steps: gate_chunk_bytes() worth
+/// where the step is fused (ForwardStep::fused: the CPU, where each chunk's input
+/// projection and weight gradients then run while its gates are in L2), else all N rows
+/// (one big GEMM each).
 template <class K, class T>
 std::size_t gate_chunk_rows(std::size_t G, std::size_t N) {
     if (!ForwardStep<K, T>::fused) return std::max<std::size_t>(N, 1);
