@@ -243,14 +243,15 @@ inline std::size_t& gate_chunk_bytes() {
     return bytes;
 }
 
-/// Rows of gates ([rows, 4H]) the LSTM handles per chunk of steps: gate_chunk_bytes() worth
-/// where the step is fused (ForwardStep::fused: the CPU, where each chunk's input
-/// projection and weight gradients then run while its gates are in L2), else all N rows
-/// (one big GEMM each).
+/// Rows of gates ([rows, 4H]) the LSTM handles per chunk of steps, of N rows in all, batch
+/// Bn: gate_chunk_bytes() worth where the step is fused (ForwardStep::fused: the CPU, where
+/// each chunk's input projection and weight gradients then run while its gates are in L2),
+/// else all N rows (one big GEMM each). Never fewer than Bn, the most rows one step has, so
+/// a buffer of this many rows holds any chunk (chunk_steps takes at least one step).
 template <class K, class T>
-std::size_t gate_chunk_rows(std::size_t G, std::size_t N) {
-    if (!ForwardStep<K, T>::fused) return std::max<std::size_t>(N, 1);
-    return std::max<std::size_t>(1, gate_chunk_bytes() / (G * sizeof(T)));
+std::size_t gate_chunk_rows(std::size_t G, std::size_t N, std::size_t Bn) {
+    if (!ForwardStep<K, T>::fused) return N;
+    return std::min(N, std::max(Bn, gate_chunk_bytes() / (G * sizeof(T))));
 }
 
 /// Steps s, s + 1, ... (or s, s - 1, ... when down) taken together while their rows fit
@@ -326,9 +327,8 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     // on the CPU, all rows elsewhere) into dgates, and each chunk is consumed while it is
     // in cache: dX = dG · W_ih for its rows, and dW_ih += dG^T · x, dW_hh += dG^T · h_prev,
     // db += the column sums of dG over them.
-    const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N);
-    // A chunk holds at least one step, which may have more rows than chunk_rows.
-    auto dgates = Tensor<T, B>::empty({std::min(std::max(chunk_rows, Bn), N), G});
+    const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N, Bn);
+    auto dgates = Tensor<T, B>::empty({chunk_rows, G});
     auto dh = Tensor<T, B>::empty({Bn, H});
     auto dc = Tensor<T, B>::empty({Bn, H});
     const T* gates = sv.gates.data();
@@ -473,10 +473,9 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     // its gx in L2 instead of memory; without grad nothing keeps the activations, so gates
     // then holds one chunk (rows from gates_lo on), not all N rows. Otherwise the biases go
     // into every row of gates and one GEMM projects all rows.
-    const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N);
+    const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N, Bn);
     const bool gate_window = Step::fused && !need_grad;
-    // A chunk holds at least one step, which may have more rows than chunk_rows.
-    auto gates = Tensor<T, B>::empty({gate_window ? std::min(std::max(chunk_rows, Bn), N) : N, G});
+    auto gates = Tensor<T, B>::empty({gate_window ? chunk_rows : N, G});
     std::size_t gates_lo = 0;  // the row of the step order that gates' row 0 holds
     Tensor<T, B> bias;
     if (Step::fused && (b_a || b_b)) {

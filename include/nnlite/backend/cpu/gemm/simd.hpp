@@ -155,8 +155,8 @@ struct Simd {
         return a;
 #endif
     }
-    NNLITE_SIMD_INLINE static reg max(reg a,
-                                      reg b) {  // b where either is NaN, as the x86 instructions
+    // b where either is NaN, as the x86 instructions
+    NNLITE_SIMD_INLINE static reg max(reg a, reg b) {
         for (std::size_t i = 0; i < W; ++i) a[i] = a[i] > b[i] ? a[i] : b[i];
         return a;
     }
