@@ -2,10 +2,12 @@
 // the threshold, non-finite norms reported (not applied) or thrown, skipped parameters.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nnlite/io/safetensors.hpp>
 #include <nnlite/nn/clip.hpp>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -89,4 +91,49 @@ TEST_CASE("clipping rejects bad arguments") {
     CHECK_THROWS_WITH_AS(nn::clip_grad_norm(ps, 1.0, 0.0),
                          doctest::Contains("norm_type must be > 0"), ValueError);
     CHECK_THROWS_AS(nn::clip_grad_value(ps, -0.5), ValueError);
+}
+
+TEST_CASE("clip_grad_norm over many blocks: exact sums, the same for any thread count") {
+    // Five full blocks of the CPU reduction and a partial one, values of both signs and
+    // spread magnitudes; reference sums in long double, element by element.
+    const std::size_t n = 5 * (std::size_t{1} << 14) + 37;
+    std::vector<float> v(n);
+    for (std::size_t i = 0; i < n; ++i)
+        v[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) *
+                                  std::exp(static_cast<double>(i % 23) - 11.0));
+    const double inf = std::numeric_limits<double>::infinity();
+    for (const double q : {2.0, 1.0, 3.0, inf}) {
+        CAPTURE(q);
+        long double ref = 0;
+        for (const float x : v) {
+            const long double a = std::fabs(static_cast<long double>(x));
+            ref = std::isinf(q) ? std::max(ref, a) : ref + std::pow(a, static_cast<long double>(q));
+        }
+        if (!std::isinf(q)) ref = std::pow(ref, 1.0L / static_cast<long double>(q));
+        double by_threads[2] = {};
+        const int before = num_threads();
+        for (const int threads : {1, 2}) {
+            set_num_threads(threads);
+            auto p = param_with_grad(Tensor<float>::from(v, {n}));
+            by_threads[threads - 1] = nn::clip_grad_norm(std::vector<Tensor<float>>{p}, inf, q);
+        }
+        set_num_threads(before);
+        CHECK(by_threads[0] == doctest::Approx(static_cast<double>(ref)).epsilon(1e-12));
+        CHECK(by_threads[0] == by_threads[1]);
+    }
+    // A NaN in the last, partial block and an inf in the middle one, at every order.
+    for (const std::size_t at : {n - 1, n / 2}) {
+        for (const double q : {2.0, 1.0, inf}) {
+            CAPTURE(at);
+            CAPTURE(q);
+            std::vector<float> w = v;
+            w[at] = std::nanf("");
+            w[at / 3] = std::numeric_limits<float>::infinity();
+            auto p = param_with_grad(Tensor<float>::from(w, {n}));
+            CHECK(std::isnan(nn::clip_grad_norm(std::vector<Tensor<float>>{p}, 1.0, q)));
+            w[at] = 1.f;
+            auto r = param_with_grad(Tensor<float>::from(w, {n}));
+            CHECK(std::isinf(nn::clip_grad_norm(std::vector<Tensor<float>>{r}, 1.0, q)));
+        }
+    }
 }
