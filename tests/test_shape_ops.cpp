@@ -194,3 +194,66 @@ TEST_CASE("gradcheck: shape ops") {
     check_gradients([](const V& a) { return ops::unsqueeze(a[0], 0); },
                     {random_tensor({3, 2}, 37)});
 }
+
+TEST_CASE("cpu streaming kernels split over the thread team give every element its value") {
+    // Sizes around the split threshold (two stream_chunks) and well past it; 1 and 2 threads.
+    const std::size_t chunk = detail::stream_chunk;
+    const int before = num_threads();
+    for (const int threads : {1, 2}) {
+        set_num_threads(threads);
+        for (const std::size_t n :
+             {std::size_t{0}, std::size_t{7}, 2 * chunk - 1, 2 * chunk, 5 * chunk + 3}) {
+            CAPTURE(threads);
+            CAPTURE(n);
+            std::vector<float> x(n), y(n), want(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                x[i] = static_cast<float>(i % 1000) * 0.25f;
+                y[i] = static_cast<float>(i % 7) - 3.f;
+            }
+            kernels<cpu>::axpy(y.data(), x.data(), n, 2.f);
+            for (std::size_t i = 0; i < n; ++i)
+                want[i] =
+                    static_cast<float>(i % 7) - 3.f + 2.f * (static_cast<float>(i % 1000) * 0.25f);
+            CHECK(y == want);
+            kernels<cpu>::scale(y.data(), n, -0.5f);
+            for (auto& w : want) w *= -0.5f;
+            CHECK(y == want);
+            kernels<cpu>::copy(y.data(), x.data(), n);
+            CHECK(y == x);
+            kernels<cpu>::fill(y.data(), n, 4.5f);
+            CHECK(std::all_of(y.begin(), y.end(), [](float v) { return v == 4.5f; }));
+        }
+        // concat and its backward along the last dim of [600, 128, 2] and [600, 128, 3]
+        // (copy_slab over 76,800 slabs of 2 and 3 elements), and along dim 0 (one slab).
+        auto counting = [](std::size_t n, const Shape& shape) {
+            std::vector<float> v(n);
+            for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(i);
+            return Tensor<float>::from(v, shape).requires_grad_();
+        };
+        const std::size_t rows = 600 * 128;
+        auto a = counting(rows * 2, {600, 128, 2});
+        auto b = counting(rows * 3, {600, 128, 3});
+        auto c = ops::concat(std::vector<Tensor<float>>{a, b}, 2);
+        const auto cv = c.to_vector();
+        bool ok = true;
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t j = 0; j < 5; ++j)
+                ok = ok && cv[r * 5 + j] == static_cast<float>(j < 2 ? r * 2 + j : r * 3 + j - 2);
+        CHECK(ok);
+        ops::sum(ops::mul(c, c)).backward();  // dc = 2c, split back into a and b
+        auto twice = [](const Tensor<float>& t) {
+            auto v = t.to_vector();
+            for (auto& e : v) e *= 2;
+            return v;
+        };
+        CHECK(a.grad().to_vector() == twice(a));
+        CHECK(b.grad().to_vector() == twice(b));
+        auto d = ops::concat(std::vector<Tensor<float>>{a.detach(), a.detach()}, 0).to_vector();
+        const auto av = a.to_vector();
+        CHECK(std::vector<float>(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(av.size())) ==
+              av);
+        CHECK(std::vector<float>(d.begin() + static_cast<std::ptrdiff_t>(av.size()), d.end()) ==
+              av);
+    }
+    set_num_threads(before);
+}
