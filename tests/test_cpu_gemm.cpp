@@ -281,6 +281,30 @@ TEST_CASE("cpu simd math: exp, sigmoid and tanh on whole registers against doubl
     }
 }
 
+TEST_CASE("cpu simd math: tanh_n over arrays of any length equals the register tanh") {
+    if (!cpu_runs_this_build()) return;
+    using S = nnlite::cpu_gemm::Simd;
+    namespace sm = nnlite::cpu_gemm::simd_math;
+    // Lengths below, at and past the vector width (a partial last register), in place too.
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, S::W - 1, S::W, S::W + 3, 3 * S::W + 5}) {
+        CAPTURE(n);
+        std::vector<float> in(n), out(n, -9.f);
+        for (std::size_t i = 0; i < n; ++i) in[i] = static_cast<float>(i) * 0.37f - 3.f;
+        sm::tanh_n(out.data(), in.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            CAPTURE(i);
+            float lane[S::W] = {};
+            lane[0] = in[i];
+            S::store(lane, sm::tanh(S::load(lane)));
+            CHECK(out[i] == lane[0]);  // the same instructions as a whole register
+            CHECK(std::abs(out[i] - std::tanh(static_cast<double>(in[i]))) < 4e-7);
+        }
+        std::vector<float> inplace = in;
+        sm::tanh_n(inplace.data(), inplace.data(), n);
+        CHECK(inplace == out);
+    }
+}
+
 TEST_CASE("cpu adam: the vector update equals Adam in double, every option, split-independent") {
     if (!cpu_runs_this_build()) return;
     std::mt19937 rng(11);

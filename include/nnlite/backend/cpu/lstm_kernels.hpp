@@ -39,6 +39,7 @@
 #include "nnlite/backend/cpu/isa.hpp"
 #include "nnlite/backend/cpu/kernels.hpp"
 #include "nnlite/backend/cpu/lstm_step.hpp"
+#include "nnlite/backend/cpu/simd_math.hpp"
 #include "nnlite/backend/cpu/storage.hpp"
 #include "nnlite/backend/cpu/vec_math.hpp"
 #include "nnlite/backend/functors.hpp"
@@ -142,7 +143,10 @@ struct lstm_kernels<cpu> {
             T* dcr = dc + r * H;
             T* da = dgates + r * 4 * H;
             T* tanh_c = da + 3 * H;  // tanh(c') parked in the o slot, overwritten below
-            vec::tanh(tanh_c, c + r * H, H);
+            if constexpr (std::is_same_v<T, float>)
+                cpu_gemm::simd_math::tanh_n(tanh_c, c + r * H, H);
+            else
+                vec::tanh(tanh_c, c + r * H, H);
             if (dyr)
                 gates_backward_row<true>(a, cpr, dhr, dyr, dcr, da, H);
             else
