@@ -12,8 +12,9 @@
 // on every call (an LSTM calls it once per time step). Idle workers spin for
 // ThreadTeam::spin_time, then sleep on a condition variable. Our parallel loops and BLAS
 // never run nested: a kernel either splits work itself or hands it to one BLAS call, and a
-// parallel loop started from inside a team worker, or while another thread holds the team,
-// runs its chunks on the calling thread.
+// parallel loop started from inside a chunk (on a worker or on the caller that handed the
+// team its task), or while another thread holds the team, runs its chunks on the calling
+// thread.
 #pragma once
 
 #include <algorithm>
@@ -160,10 +161,16 @@ class ThreadTeam {
     /// called from a worker, when another thread is using the team, or for threads <= 1.
     void run(std::size_t chunks, std::size_t threads, void (*call)(void*, std::size_t), void* ctx) {
         std::unique_lock<std::mutex> busy(busy_, std::defer_lock);
-        if (threads <= 1 || chunks <= 1 || in_worker() || !busy.try_lock()) {
+        // leading(): this thread is already inside run() (a loop nested in one of its own
+        // chunks); it must not try_lock busy_ again, which it owns (undefined behaviour).
+        if (threads <= 1 || chunks <= 1 || in_worker() || leading() || !busy.try_lock()) {
             for (std::size_t i = 0; i < chunks; ++i) call(ctx, i);
             return;
         }
+        struct Lead {  // marks this thread as the team's current caller until run() returns
+            Lead() { leading() = true; }
+            ~Lead() { leading() = false; }
+        } lead;
         // Never more threads than CPUs: a spinning worker without a CPU of its own would
         // stall the others (tests ask for more chunks than this machine has CPUs).
         const std::size_t helpers = grow(std::min({threads, chunks, cpus_}) - 1);
@@ -232,6 +239,10 @@ class ThreadTeam {
 #endif
     }
     static bool& worker_flag() {
+        thread_local bool flag = false;
+        return flag;
+    }
+    static bool& leading() {
         thread_local bool flag = false;
         return flag;
     }
