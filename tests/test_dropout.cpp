@@ -3,10 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <nnlite/autograd/gradcheck.hpp>
 #include <nnlite/nn/dropout.hpp>
 #include <nnlite/ops/dropout.hpp>
 #include <nnlite/ops/reduction.hpp>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -97,4 +99,39 @@ TEST_CASE("Dropout rejects p outside [0, 1]") {
     CHECK_THROWS_AS(ops::dropout(Tensor<float>::ones({2}), std::nan(""), true), ValueError);
     CHECK_THROWS_WITH_AS(ops::dropout(Tensor<float>::ones({2}), 2.0, false),
                          doctest::Contains("dropout: dropout probability"), ValueError);
+}
+
+TEST_CASE("cpu dropout masks split over the thread team equal the word-by-word stream") {
+    // A range that starts mid-block (first_word 0..3) and spans several team chunks; the
+    // reference walks the Philox stream one word at a time, as the serial loop did.
+    const std::size_t n = 3 * (std::size_t{1} << 15) + 5;
+    const double p = 0.3;
+    const float scale = static_cast<float>(1.0 / (1.0 - p));
+    const int before = num_threads();
+    for (unsigned first_word = 0; first_word < 4; ++first_word) {
+        PhiloxRange r;
+        r.key = 0x1234abcdULL;
+        r.first_block = 77;
+        r.first_word = first_word;
+        std::vector<float> want(n);
+        std::uint64_t block = r.first_block;
+        unsigned word = r.first_word;
+        auto words = Generator::philox(r.key, block);
+        for (std::size_t j = 0; j < n; ++j) {
+            if (word == 4) {
+                words = Generator::philox(r.key, ++block);
+                word = 0;
+            }
+            want[j] = static_cast<double>(words[word++]) / 4294967296.0 >= p ? scale : 0.f;
+        }
+        for (const int threads : {1, 2}) {
+            CAPTURE(first_word);
+            CAPTURE(threads);
+            set_num_threads(threads);
+            std::vector<float> got(n, -1.f);
+            training_kernels<cpu>::dropout_mask(got.data(), n, p, scale, r);
+            CHECK(got == want);
+        }
+    }
+    set_num_threads(before);
 }
