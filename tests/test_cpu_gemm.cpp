@@ -230,55 +230,104 @@ TEST_CASE("cpu lstm: the fused step equals GEMM + gate math, odd H, 1 and 2 thre
     }
 }
 
-TEST_CASE("cpu simd math: exp, sigmoid and tanh on whole registers against double") {
+TEST_CASE("cpu lstm: a row's fused step results are the same bits whatever rows share its step") {
+    // Rows are paired in registers, and a last odd row or a part panel (H not a multiple of
+    // UB) runs alone on padded copies: the lane-by-lane math must give the same bits, so a
+    // review's hidden state does not depend on its batch.
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(23);
+    for (std::size_t H : {3, 8, 12, 37}) {
+        const std::size_t G = 4 * H, rows = 7;
+        const auto w = random_vec(G * H, rng);
+        nnlite::cpu_gemm::PackedB packed;
+        nnlite::cpu_lstm::pack_gates(w.data(), H, packed);
+        const auto h = random_vec(rows * H, rng), c0 = random_vec(rows * H, rng),
+                   bias = random_vec(G, rng);
+        auto gx = random_vec(rows * G, rng);
+        for (std::size_t i = 0; i < H; ++i) gx[i] = 200.f;  // row 0's i gate saturated
+        for (int threads : {1, 2}) {
+            auto gates = gx;
+            std::vector<float> c_out(rows * H), h_out(rows * H);
+            nnlite::cpu_lstm::step_forward(rows, h.data(), H, packed, H, gates.data(), c0.data(),
+                                           c_out.data(), h_out.data(), threads, bias.data());
+            for (std::size_t r = 0; r < rows; ++r) {
+                CAPTURE(H);
+                CAPTURE(r);
+                // Row r alone, and rows r and r + 1 together where there is a next row.
+                for (std::size_t n : {std::size_t{1}, std::size_t{2}}) {
+                    if (r + n > rows) continue;
+                    std::vector<float> g1(gx.begin() + r * G, gx.begin() + (r + n) * G), c1(n * H),
+                        h1(n * H);
+                    nnlite::cpu_lstm::step_forward(n, h.data() + r * H, H, packed, H, g1.data(),
+                                                   c0.data() + r * H, c1.data(), h1.data(), 1,
+                                                   bias.data());
+                    CHECK(std::equal(g1.begin(), g1.begin() + G, gates.begin() + r * G));
+                    CHECK(std::equal(c1.begin(), c1.begin() + H, c_out.begin() + r * H));
+                    CHECK(std::equal(h1.begin(), h1.begin() + H, h_out.begin() + r * H));
+                }
+            }
+            for (std::size_t i = 0; i < H; ++i) CHECK(gates[i] == 1.f);  // exact saturation
+        }
+    }
+}
+
+TEST_CASE("cpu simd math: sigmoid and tanh on whole registers against double") {
     if (!cpu_runs_this_build()) return;
     using S = nnlite::cpu_gemm::Simd;
     namespace sm = nnlite::cpu_gemm::simd_math;
-    // A fine sweep over [-100, 100] (past both clamps of exp), then special values.
+    // A fine sweep over [-100, 100] (past tanh's clamp at +-7.905 and sigmoid's at +-15.81),
+    // then special values.
     std::vector<float> xs;
     for (int i = -200000; i <= 200000; ++i) xs.push_back(static_cast<float>(i) * 5e-4f);
-    for (float v : {0.f, -0.f, 0.625f, -0.625f, 0.62499f, 87.3f, -87.3f, 88.3f, 1e-30f, -1e-30f,
-                    3e38f, -3e38f, INFINITY, -INFINITY})
+    for (float v : {0.f, -0.f, 7.9053111f, -7.9053111f, 15.810622f, -15.810622f, 1e-30f, -1e-30f,
+                    1e-6f, -1e-6f, 3e38f, -3e38f, INFINITY, -INFINITY})
         xs.push_back(v);
     while (xs.size() % S::W) xs.push_back(0.5f);
-    double worst_sig = 0, worst_tanh = 0, worst_exp_rel = 0;
-    float out_s[S::W], out_t[S::W], out_e[S::W];
+    double worst_sig = 0, worst_tanh = 0, worst_tanh_rel = 0;
+    std::size_t odd_broken = 0;
+    float out_s[S::W], out_t[S::W], out_n[S::W], neg[S::W];
     for (std::size_t i = 0; i < xs.size(); i += S::W) {
         const S::reg x = S::load(xs.data() + i);
         S::store(out_s, sm::sigmoid(x));
         S::store(out_t, sm::tanh(x));
-        S::store(out_e, sm::exp(x));
+        for (std::size_t l = 0; l < S::W; ++l) neg[l] = -xs[i + l];
+        S::store(out_n, sm::tanh(S::load(neg)));
         for (std::size_t l = 0; l < S::W; ++l) {
             const double v = xs[i + l];
             CAPTURE(v);
             REQUIRE(std::isfinite(out_s[l]));
             REQUIRE(std::isfinite(out_t[l]));
+            REQUIRE(out_s[l] >= 0.f);
+            REQUIRE(out_s[l] <= 1.f);
+            REQUIRE(std::abs(out_t[l]) <= 1.f);
             worst_sig = std::max(worst_sig, std::abs(out_s[l] - 1 / (1 + std::exp(-v))));
             worst_tanh = std::max(worst_tanh, std::abs(out_t[l] - std::tanh(v)));
-            if (std::abs(v) < 87) {
-                const double e = std::exp(v);
-                worst_exp_rel = std::max(worst_exp_rel, std::abs(out_e[l] - e) / e);
-            }
+            if (v != 0 && std::abs(v) < 0.5)  // x P / Q: relative accuracy near 0 too
+                worst_tanh_rel = std::max(
+                    worst_tanh_rel, std::abs(out_t[l] - std::tanh(v)) / std::tanh(std::abs(v)));
+            if (out_n[l] != -out_t[l]) ++odd_broken;
         }
     }
     CHECK(worst_sig < 4e-7);
     CHECK(worst_tanh < 4e-7);
-    CHECK(worst_exp_rel < 4e-7);  // 2 ulp of float: 2.4e-7
-    // NaN stays NaN, lane by lane, and does not disturb its neighbours.
+    CHECK(worst_tanh_rel < 4e-7);
+    CHECK(odd_broken == 0);  // tanh(-x) == -tanh(x) bit for bit
+    // NaN stays NaN, lane by lane, and does not disturb its neighbours; tanh(0) is exactly 0.
     float in[S::W], got[S::W];
     for (std::size_t l = 0; l < S::W; ++l) in[l] = l % 2 ? NAN : 0.f;
-    for (int fn = 0; fn < 3; ++fn) {
+    for (int fn = 0; fn < 2; ++fn) {
         const S::reg x = S::load(in);
-        S::store(got, fn == 0 ? sm::exp(x) : fn == 1 ? sm::sigmoid(x) : sm::tanh(x));
+        S::store(got, fn == 0 ? sm::sigmoid(x) : sm::tanh(x));
         for (std::size_t l = 0; l < S::W; ++l) {
             CAPTURE(fn);
             CAPTURE(l);
             if (l % 2)
                 CHECK(std::isnan(got[l]));
             else
-                CHECK(std::abs(got[l] - (fn == 0 ? 1.f : fn == 1 ? 0.5f : 0.f)) <= 1e-7f);
+                CHECK(std::abs(got[l] - (fn == 0 ? 0.5f : 0.f)) <= 1e-7f);
         }
     }
+    CHECK(got[0] == 0.f);
 }
 
 TEST_CASE("cpu simd math: tanh_n over arrays of any length equals the register tanh") {

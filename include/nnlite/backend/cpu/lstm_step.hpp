@@ -20,8 +20,10 @@
 //
 // The element math: full panels run two rows per register through simd_math.hpp (UB =
 // W/2 units of row r, then of row r + 1, so every lane is used); a last odd row and a part
-// panel (H not a multiple of UB) run vec_math.hpp's scalar forms, as gates_forward does.
-// The two agree to a few ulp (the reciprocal estimate), not to the last bit.
+// panel (H not a multiple of UB) go through the same register code on a zero-padded copy.
+// Every operation is lane by lane, so a row's results are the same bits whichever rows
+// share its registers: a review's hidden states do not depend on its batch, and the
+// backward's tanh(c') (simd_math::tanh_n) is the forward's, bit for bit.
 #pragma once
 
 #include <algorithm>
@@ -109,8 +111,33 @@ inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std
             for (; r + 2 <= mr; r += 2)
                 step_epilogue_2rows(tile + r * NR, H, b, gates + r * 4 * H + u0,
                                     c_prev + r * H + u0, c_out + r * H + u0, h_out + r * H + u0);
+        // A last odd row, or every row of a part panel: one row at a time through the
+        // register code above, as row 0 of a two-row block of zero-padded copies (stride
+        // UB instead of H; the tile's padding columns hold the product with W's zero
+        // padding, and their results are dropped).
+        constexpr std::size_t U = TUB;
+        for (; r < mr; ++r) {
+            alignas(64) float t[2 * NR] = {}, a[8 * U] = {}, bl[4 * U] = {}, cp[2 * U] = {},
+                                    co[2 * U] = {}, ho[2 * U] = {};
+            float* ar = gates + r * 4 * H + u0;
+            for (std::size_t j = 0; j < NR; ++j) t[j] = tile[r * NR + j];
+            for (std::size_t q = 0; q < 4; ++q)
+                for (std::size_t j = 0; j < ub; ++j) {
+                    a[q * U + j] = ar[q * H + j];
+                    if (b) bl[q * U + j] = b[q * H + j];
+                }
+            for (std::size_t j = 0; j < ub; ++j) cp[j] = c_prev[r * H + u0 + j];
+            step_epilogue_2rows(t, U, b ? bl : nullptr, a, cp, co, ho);
+            for (std::size_t q = 0; q < 4; ++q)
+                for (std::size_t j = 0; j < ub; ++j) ar[q * H + j] = a[q * U + j];
+            for (std::size_t j = 0; j < ub; ++j) {
+                c_out[r * H + u0 + j] = co[j];
+                h_out[r * H + u0 + j] = ho[j];
+            }
+        }
+        return;
     }
-    for (; r < mr; ++r) {  // a last odd row, a part panel, other tile widths
+    for (; r < mr; ++r) {  // other tile widths (bf16's 32 columns in an AVX2 build)
         const float* t = tile + r * NR;
         float* a = gates + r * 4 * H + u0;
         const float* cp = c_prev + r * H + u0;

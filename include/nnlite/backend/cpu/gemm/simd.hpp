@@ -12,13 +12,12 @@
 // backend/cpu/isa.hpp's require_compiled_isa() guards the wider paths at run time.
 //
 // Besides the GEMM's few operations, each Simd has what vector Adam (training_kernels.hpp)
-// and the element functions of simd_math.hpp need: floor, 2^n scaling, a select, the
-// refined reciprocal, and load2/store2, which fill one register from two half-register
-// rows (the LSTM step's epilogue puts two rows of a panel in one register).
+// and the element functions of simd_math.hpp need: min/max (NaN-passing, for the clamp), a
+// select, the refined reciprocal, and load2/store2, which fill one register from two
+// half-register rows (the LSTM step's epilogue puts two rows of a panel in one register).
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <cstring>
 
 #include <cmath>
@@ -62,15 +61,7 @@ struct Simd {
     NNLITE_SIMD_INLINE static reg fnma(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
     // b where either is NaN
     NNLITE_SIMD_INLINE static reg min(reg a, reg b) { return _mm512_maskz_min_ps(0xFFFF, a, b); }
-    NNLITE_SIMD_INLINE static reg abs(reg a) { return _mm512_abs_ps(a); }
-    NNLITE_SIMD_INLINE static reg floor(reg a) {
-        return _mm512_maskz_roundscale_ps(0xFFFF, a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    }
-    // p 2^n
-    NNLITE_SIMD_INLINE static reg scale2(reg p, reg n) {
-        return _mm512_maskz_scalef_ps(0xFFFF, p, n);
-    }
-    // a < b ? x : y, lane by lane
+    // a < b ? x : y, lane by lane (false, so y, where a or b is NaN)
     NNLITE_SIMD_INLINE static reg select_lt(reg a, reg b, reg x, reg y) {
         return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
     }
@@ -109,13 +100,6 @@ struct Simd {
     NNLITE_SIMD_INLINE static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
     NNLITE_SIMD_INLINE static reg fnma(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
     NNLITE_SIMD_INLINE static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
-    NNLITE_SIMD_INLINE static reg abs(reg a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.f), a); }
-    NNLITE_SIMD_INLINE static reg floor(reg a) { return _mm256_floor_ps(a); }
-    NNLITE_SIMD_INLINE static reg scale2(reg p, reg n) {  // n integral in [-126, 127]
-        const __m256i e =
-            _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-        return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    }
     NNLITE_SIMD_INLINE static reg select_lt(reg a, reg b, reg x, reg y) {
         return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
     }
@@ -169,29 +153,6 @@ struct Simd {
     NNLITE_SIMD_INLINE static reg min(reg a, reg b) {
         for (std::size_t i = 0; i < W; ++i) a[i] = a[i] < b[i] ? a[i] : b[i];
         return a;
-    }
-    NNLITE_SIMD_INLINE static reg abs(reg a) {
-        for (std::size_t i = 0; i < W; ++i) a[i] = std::fabs(a[i]);
-        return a;
-    }
-    // floor and scale2 serve exp's range reduction only: |a| < 2^31 or NaN (NaN converts
-    // through 0 here, as int conversion of NaN is undefined; the result is NaN anyway).
-    NNLITE_SIMD_INLINE static reg floor(reg a) {
-        for (std::size_t i = 0; i < W; ++i) {
-            const float t = static_cast<float>(static_cast<int>(a[i] == a[i] ? a[i] : 0.f));
-            a[i] = a[i] == a[i] ? t - (t > a[i] ? 1.f : 0.f) : a[i];
-        }
-        return a;
-    }
-    NNLITE_SIMD_INLINE static reg scale2(reg p, reg n) {  // p 2^n for integral n in [-126, 127]
-        for (std::size_t i = 0; i < W; ++i) {
-            const int k = n[i] == n[i] ? static_cast<int>(n[i]) : 0;
-            const auto bits = static_cast<std::uint32_t>(k + 127) << 23;
-            float s;
-            std::memcpy(&s, &bits, sizeof s);
-            p[i] *= s;
-        }
-        return p;
     }
     NNLITE_SIMD_INLINE static reg select_lt(reg a, reg b, reg x, reg y) {
         for (std::size_t i = 0; i < W; ++i) x[i] = a[i] < b[i] ? x[i] : y[i];
