@@ -15,7 +15,9 @@
 // Model (the showcase's shape): Embedding(vocab, emb, padding_idx 0) -> LSTM (time-major,
 // packed lengths) -> last-state pooling (final forward state, plus the reverse
 // direction's final state when bidirectional) -> Linear(D*H, 1) -> bce_with_logits.
-// A training step is forward, backward, clip_grad_norm(1.0), Adam step, zero_grad; an
+// A training step is forward, backward, clip_grad_norm(1.0), Adam step, zero_grad(true)
+// (set_to_none: PyTorch 2.x's default and what imdb_example does, so the next backward's
+// gradients become .grad without a fill, an add or a copy); an
 // inference step is the forward under NoGradGuard. Each figure is the median over --steps
 // timed steps after --warmup untimed ones.
 //
@@ -315,7 +317,7 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             loss.backward();
             nn::clip_grad_norm(params, 1.0);
             adam.step();
-            adam.zero_grad();
+            adam.zero_grad(true);
             const double lv = static_cast<double>(loss.item());  // waits for the device
             const double s = std::chrono::duration<double>(Clock::now() - t0).count();
             const double cpu = cpu_seconds() - c0;

@@ -111,6 +111,49 @@ TEST_CASE("NoGradGuard stops recording and restores the previous mode") {
     CHECK(z.grad_fn()->name() == "ExpBackward");
 }
 
+TEST_CASE("a gradient returned for two inputs, or passed through, is never shared by two .grad") {
+    // accumulate() takes a backward's fresh result as .grad without copying it only when
+    // nothing else holds it: here AddBackward hands the same incoming gradient to both
+    // inputs, and the second backward's accumulation into a.grad must not reach b.grad.
+    auto a = make<double>({1, 2}, {2}).requires_grad_();
+    auto b = make<double>({3, 4}, {2}).requires_grad_();
+    ops::sum(a + b).backward();
+    check_values(a.grad(), {2}, {1, 1});
+    check_values(b.grad(), {2}, {1, 1});
+    CHECK_FALSE(a.grad().shares_storage_with(b.grad()));
+    ops::sum(a * 3.0).backward();
+    check_values(a.grad(), {2}, {4, 4});
+    check_values(b.grad(), {2}, {1, 1});
+    // The same tensor as both operands of one add: one gradient summed from two paths.
+    auto c = make<double>({5}, {1}).requires_grad_();
+    ops::sum(c + c).backward();
+    check_values(c.grad(), {1}, {2});
+    // A fresh result taken as .grad stays private too: x's .grad after set_to_none-style
+    // clearing, then accumulation from a second graph.
+    auto x = make<double>({1, 2, 3}, {3}).requires_grad_();
+    ops::sum(x * x).backward();
+    auto kept = x.grad().clone();
+    x.set_grad(Tensor<double>());
+    ops::sum(x * 2.0).backward();
+    ops::sum(x * 2.0).backward();
+    check_values(x.grad(), {3}, {4, 4, 4});
+    check_values(kept, {3}, {2, 4, 6});
+}
+
+TEST_CASE("the embedding's dense gradient becomes .grad without a copy; repeated ids add up") {
+    // EmbeddingBackward's result is held by nothing else, so .grad takes its storage: the
+    // values are what matter here (each row the sum of its ids' output gradients), and a
+    // second backward accumulates into that storage.
+    auto w = make<float>({0, 0, 1, 1, 2, 2}, {3, 2}).requires_grad_();
+    auto ids = Tensor<std::int64_t>::from({2, 0, 2}, {3});
+    auto out = ops::embedding(w, ids);
+    auto scale = make<float>({1, 2, 3, 4, 5, 6}, {3, 2});
+    ops::sum(out * scale).backward();
+    check_values(w.grad(), {3, 2}, {3, 4, 0, 0, 6, 8});
+    ops::sum(ops::embedding(w, ids)).backward();
+    check_values(w.grad(), {3, 2}, {4, 5, 0, 0, 8, 10});
+}
+
 TEST_CASE("detach cuts the graph and shares storage") {
     auto x = make<double>({1, 2, 3}, {3}).requires_grad_();
     auto y = x * 2.0;
