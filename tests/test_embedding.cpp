@@ -90,3 +90,31 @@ TEST_CASE("Embedding rejects out-of-range ids and padding indices") {
     CHECK_THROWS_WITH_AS(nn::Embedding<float>(nn::EmbeddingOptions(5, 2).padding_idx(5)),
                          doctest::Contains("padding_idx 5 must be within [-5, 5)"), IndexError);
 }
+
+TEST_CASE("the embedding's gradient over many repeated ids is the serial sum, on 1 and 2 threads") {
+    // 4,096 ids (past the split threshold) over 1,000 rows, the low rows far more often (as
+    // frequency-sorted vocabularies give them), a padding row that gets nothing; output
+    // gradients are small integers, so every sum is exact and the check is equality.
+    const std::size_t rows = 1000, width = 96, n = 4096;
+    std::vector<std::int64_t> ids(n);
+    for (std::size_t j = 0; j < n; ++j)
+        ids[j] = static_cast<std::int64_t>((j * j / 7) % rows % (1 + j % 40));
+    std::vector<float> g(n * width);
+    for (std::size_t k = 0; k < g.size(); ++k)
+        g[k] = static_cast<float>(static_cast<int>(k % 13) - 6);
+    std::vector<float> want(rows * width, 0.f);
+    for (std::size_t j = 0; j < n; ++j)
+        if (ids[j] != 3)
+            for (std::size_t i = 0; i < width; ++i)
+                want[static_cast<std::size_t>(ids[j]) * width + i] += g[j * width + i];
+    const int before = num_threads();
+    for (const int threads : {1, 2}) {
+        CAPTURE(threads);
+        set_num_threads(threads);
+        auto w = Tensor<float>::zeros({rows, width}).requires_grad_();
+        auto out = ops::embedding(w, Tensor<std::int64_t>::from(ids, {n}), std::int64_t{3});
+        out.backward(Tensor<float>::from(g, {n, width}));
+        CHECK(w.grad().to_vector() == want);
+    }
+    set_num_threads(before);
+}

@@ -254,6 +254,42 @@ TEST_CASE("cpu streaming kernels split over the thread team give every element i
               av);
         CHECK(std::vector<float>(d.begin() + static_cast<std::ptrdiff_t>(av.size()), d.end()) ==
               av);
+        // transpose past the split threshold: [B, T, E] <-> [T, B, E] (nn::LSTM's
+        // batch_first), the last two dims (a strided inner copy), and dims 0 and 2 of a
+        // 4-D tensor; a first dim of 1 and of 3 (fewer indices than a chunk's worth).
+        const std::vector<std::pair<Shape, std::pair<std::size_t, std::size_t>>> cases{
+            {{64, 300, 16}, {0, 1}},
+            {{64, 300, 16}, {1, 2}},
+            {{5, 40, 30, 60}, {0, 2}},
+            {{1, 700, 200}, {0, 1}},
+            {{3, 500, 90}, {1, 2}}};
+        for (const auto& [shape, dims] : cases) {
+            CAPTURE(to_string(shape));
+            const std::size_t n = numel(shape);
+            std::vector<float> v(n);
+            for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(i);
+            const auto t = Tensor<float>::from(v, shape);
+            const auto got = ops::transpose(t, static_cast<std::int64_t>(dims.first),
+                                            static_cast<std::int64_t>(dims.second))
+                                 .to_vector();
+            // Reference: walk out's indices with an odometer, read in at the swapped index.
+            Shape out_shape = shape;
+            std::swap(out_shape[dims.first], out_shape[dims.second]);
+            std::vector<std::size_t> idx(shape.size(), 0), in_idx(shape.size());
+            bool same = got.size() == n;
+            for (std::size_t o = 0; same && o < n; ++o) {
+                in_idx = idx;
+                std::swap(in_idx[dims.first], in_idx[dims.second]);
+                std::size_t flat = 0;
+                for (std::size_t k = 0; k < shape.size(); ++k) flat = flat * shape[k] + in_idx[k];
+                same = got[o] == v[flat];
+                for (std::size_t k = shape.size(); k-- > 0;) {
+                    if (++idx[k] < out_shape[k]) break;
+                    idx[k] = 0;
+                }
+            }
+            CHECK(same);
+        }
     }
     set_num_threads(before);
 }

@@ -235,14 +235,40 @@ struct kernels<cpu> {
         std::swap(out_shape[d0], out_shape[d1]);
         auto in_strides = contiguous_strides(shape);
         std::swap(in_strides[d0], in_strides[d1]);  // reading `in` in out's index order
-        const std::vector<std::size_t> unused(shape.size(), 0);
         const std::size_t inner = out_shape.empty() ? 1 : out_shape.back();
         const std::size_t si = out_shape.empty() ? 0 : in_strides.back();
-        detail::for_each_row(out_shape, in_strides, unused,
-                             [&](std::size_t o, std::size_t i, std::size_t) {
-                                 for (std::size_t j = 0; j < inner; ++j)
-                                     out[o + j] = in[i + j * si];
-                             });
+        const std::size_t n = numel(out_shape);
+        if (out_shape.size() < 2 || n < 2 * detail::stream_chunk) {
+            const std::vector<std::size_t> unused(shape.size(), 0);
+            detail::for_each_row(out_shape, in_strides, unused,
+                                 [&](std::size_t o, std::size_t i, std::size_t) {
+                                     for (std::size_t j = 0; j < inner; ++j)
+                                         out[o + j] = in[i + j * si];
+                                 });
+            return;
+        }
+        // Large tensors (nn::LSTM's batch_first [B, T, E] <-> [T, B, E], 2.8% of a showcase
+        // epoch on one thread) split over out's first dim on the thread team: each index
+        // a0 of it walks the rest of out's shape from its own offsets, so every element gets
+        // the same copy however the range is split.
+        const Shape sub(out_shape.begin() + 1, out_shape.end());
+        const std::vector<std::size_t> sub_in(in_strides.begin() + 1, in_strides.end());
+        const std::vector<std::size_t> unused(sub.size(), 0);
+        const std::size_t per = n / out_shape[0];  // elements per index of the first dim
+        nnlite::parallel_for(
+            out_shape[0],
+            std::max<std::size_t>(1, detail::stream_chunk / std::max<std::size_t>(per, 1)),
+            [&](std::size_t a0, std::size_t a1) {
+                for (std::size_t a = a0; a < a1; ++a) {
+                    T* o_base = out + a * per;
+                    const T* i_base = in + a * in_strides[0];
+                    detail::for_each_row(sub, sub_in, unused,
+                                         [&](std::size_t o, std::size_t i, std::size_t) {
+                                             for (std::size_t j = 0; j < inner; ++j)
+                                                 o_base[o + j] = i_base[i + j * si];
+                                         });
+                }
+            });
     }
     /// For o < outer: dst[o, dst_off + l, :] (=|+=) src[o, src_off + l, :] for l < len,
     /// where src rows have src_len entries along the dim and dst rows dst_len.
@@ -284,13 +310,27 @@ struct kernels<cpu> {
     template <class T, class I>
     static void index_add(T* out, std::size_t outer, std::size_t dim_size, std::size_t inner,
                           const I* idx, std::size_t n_idx, const T* src, std::int64_t skip) {
-        for (std::size_t o = 0; o < outer; ++o)
-            for (std::size_t j = 0; j < n_idx; ++j) {
-                if (static_cast<std::int64_t>(idx[j]) == skip) continue;
-                T* d = out + (o * dim_size + static_cast<std::size_t>(idx[j])) * inner;
-                const T* s = src + (o * n_idx + j) * inner;
-                for (std::size_t i = 0; i < inner; ++i) d[i] += s[i];
-            }
+        // Thread t of nt adds the rows r with r % nt == t (every thread reads all of idx):
+        // no two threads write one row, and each row gets its adds in j order, the serial
+        // result bit for bit. Interleaved rather than in ranges because an embedding's ids
+        // are sorted by frequency: the low rows get most of the adds.
+        auto rows = [&](std::size_t t, std::size_t nt) {
+            for (std::size_t o = 0; o < outer; ++o)
+                for (std::size_t j = 0; j < n_idx; ++j) {
+                    const auto r = static_cast<std::size_t>(idx[j]);
+                    if (static_cast<std::int64_t>(idx[j]) == skip || r % nt != t) continue;
+                    T* d = out + (o * dim_size + r) * inner;
+                    const T* s = src + (o * n_idx + j) * inner;
+                    for (std::size_t i = 0; i < inner; ++i) d[i] += s[i];
+                }
+        };
+        const std::size_t nt =
+            std::min<std::size_t>(static_cast<std::size_t>(num_threads()), dim_size);
+        if (nt < 2 || outer * n_idx * inner < 2 * detail::stream_chunk) {
+            rows(0, 1);
+            return;
+        }
+        nnlite::detail::run_chunks(nt, nt, [&](std::size_t t) { rows(t, nt); });
     }
     /// torch.gather along a dim: out[o, j, i] = in[o, idx[o, j, i], i]; scatter=true is its
     /// backward: in[o, idx[o, j, i], i] += out[o, j, i].
