@@ -135,33 +135,35 @@ inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std
                 h_out[r * H + u0 + j] = ho[j];
             }
         }
-        return;
-    }
-    for (; r < mr; ++r) {  // other tile widths (bf16's 32 columns in an AVX2 build)
-        const float* t = tile + r * NR;
-        float* a = gates + r * 4 * H + u0;
-        const float* cp = c_prev + r * H + u0;
-        float* co = c_out + r * H + u0;
-        float* ho = h_out + r * H + u0;
-        float i[TUB], f[TUB], g[TUB], o[TUB], c[TUB], tc[TUB], x[4][TUB];
-        for (std::size_t q = 0; q < 4; ++q)
-            for (std::size_t j = 0; j < ub; ++j)
-                x[q][j] = a[q * H + j] + t[q * TUB + j] + (b ? b[q * H + j] : 0.f);
-        for (std::size_t j = 0; j < ub; ++j) {
-            i[j] = vec::detail::sigmoid_approx(x[0][j]);
-            f[j] = vec::detail::sigmoid_approx(x[1][j]);
-            g[j] = vec::detail::tanh_approx(x[2][j]);
-            o[j] = vec::detail::sigmoid_approx(x[3][j]);
-            c[j] = f[j] * cp[j] + i[j] * g[j];
-            tc[j] = vec::detail::tanh_approx(c[j]);
-        }
-        for (std::size_t j = 0; j < ub; ++j) {
-            a[j] = i[j];
-            a[H + j] = f[j];
-            a[2 * H + j] = g[j];
-            a[3 * H + j] = o[j];
-            co[j] = c[j];
-            ho[j] = tc[j] * o[j];
+    } else {
+        // Other tile widths (bf16's 32 columns in an AVX2 build): vec_math's scalar forms.
+        // (In an else rather than after a return above: nvcc rejects an unreachable loop.)
+        for (; r < mr; ++r) {
+            const float* t = tile + r * NR;
+            float* a = gates + r * 4 * H + u0;
+            const float* cp = c_prev + r * H + u0;
+            float* co = c_out + r * H + u0;
+            float* ho = h_out + r * H + u0;
+            float i[TUB], f[TUB], g[TUB], o[TUB], c[TUB], tc[TUB], x[4][TUB];
+            for (std::size_t q = 0; q < 4; ++q)
+                for (std::size_t j = 0; j < ub; ++j)
+                    x[q][j] = a[q * H + j] + t[q * TUB + j] + (b ? b[q * H + j] : 0.f);
+            for (std::size_t j = 0; j < ub; ++j) {
+                i[j] = vec::detail::sigmoid_approx(x[0][j]);
+                f[j] = vec::detail::sigmoid_approx(x[1][j]);
+                g[j] = vec::detail::tanh_approx(x[2][j]);
+                o[j] = vec::detail::sigmoid_approx(x[3][j]);
+                c[j] = f[j] * cp[j] + i[j] * g[j];
+                tc[j] = vec::detail::tanh_approx(c[j]);
+            }
+            for (std::size_t j = 0; j < ub; ++j) {
+                a[j] = i[j];
+                a[H + j] = f[j];
+                a[2 * H + j] = g[j];
+                a[3 * H + j] = o[j];
+                co[j] = c[j];
+                ho[j] = tc[j] * o[j];
+            }
         }
     }
 }
