@@ -53,9 +53,7 @@ NNLITE_SIMD_INLINE inline typename S::reg tanh(typename S::reg x) {
     const R one = S::bcast(1.f);
     const R r = S::min(one, S::max(S::sub(S::zero(), one), S::mul(S::mul(p, x), S::recip(q))));
     // At the clamp x is +-9 exactly, and 9 * fl(1/9) rounds to 1: the sign comes along.
-    // 0.111111112f is fl(1/9) written out: GCC 12 with -fsanitize=address,undefined
-    // miscompiled the broadcast of the expression 1.f / 9.f here (a SEGV in the next store).
-    return S::select_lt(z, S::bcast(81.f), r, S::mul(x, S::bcast(0.111111112f)));
+    return S::select_lt(z, S::bcast(81.f), r, S::mul(x, S::bcast(1.f / 9.f)));
 }
 
 /// 1 / (1 + e^-x) = 0.5 + 0.5 tanh(x / 2).
