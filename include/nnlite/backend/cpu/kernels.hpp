@@ -238,36 +238,34 @@ struct kernels<cpu> {
         const std::size_t inner = out_shape.empty() ? 1 : out_shape.back();
         const std::size_t si = out_shape.empty() ? 0 : in_strides.back();
         const std::size_t n = numel(out_shape);
-        if (out_shape.size() < 2 || n < 2 * detail::stream_chunk) {
-            const std::vector<std::size_t> unused(shape.size(), 0);
-            detail::for_each_row(out_shape, in_strides, unused,
+        // Copies the block of `sub` (out's shape or a trailing part of it) whose out elements
+        // start at o_base and whose in elements start at i_base, in out's order.
+        auto copy_block = [&](const Shape& sub, const std::vector<std::size_t>& sub_in, T* o_base,
+                              const T* i_base) {
+            const std::vector<std::size_t> unused(sub.size(), 0);
+            detail::for_each_row(sub, sub_in, unused,
                                  [&](std::size_t o, std::size_t i, std::size_t) {
                                      for (std::size_t j = 0; j < inner; ++j)
-                                         out[o + j] = in[i + j * si];
+                                         o_base[o + j] = i_base[i + j * si];
                                  });
+        };
+        if (out_shape.size() < 2 || n < 2 * detail::stream_chunk) {
+            copy_block(out_shape, in_strides, out, in);
             return;
         }
         // Large tensors (nn::LSTM's batch_first [B, T, E] <-> [T, B, E], 2.8% of a showcase
         // epoch on one thread) split over out's first dim on the thread team: each index
-        // a0 of it walks the rest of out's shape from its own offsets, so every element gets
+        // a0 of it copies the rest of out's shape from its own offsets, so every element gets
         // the same copy however the range is split.
         const Shape sub(out_shape.begin() + 1, out_shape.end());
         const std::vector<std::size_t> sub_in(in_strides.begin() + 1, in_strides.end());
-        const std::vector<std::size_t> unused(sub.size(), 0);
         const std::size_t per = n / out_shape[0];  // elements per index of the first dim
         nnlite::parallel_for(
             out_shape[0],
             std::max<std::size_t>(1, detail::stream_chunk / std::max<std::size_t>(per, 1)),
             [&](std::size_t a0, std::size_t a1) {
-                for (std::size_t a = a0; a < a1; ++a) {
-                    T* o_base = out + a * per;
-                    const T* i_base = in + a * in_strides[0];
-                    detail::for_each_row(sub, sub_in, unused,
-                                         [&](std::size_t o, std::size_t i, std::size_t) {
-                                             for (std::size_t j = 0; j < inner; ++j)
-                                                 o_base[o + j] = i_base[i + j * si];
-                                         });
-                }
+                for (std::size_t a = a0; a < a1; ++a)
+                    copy_block(sub, sub_in, out + a * per, in + a * in_strides[0]);
             });
     }
     /// For o < outer: dst[o, dst_off + l, :] (=|+=) src[o, src_off + l, :] for l < len,
