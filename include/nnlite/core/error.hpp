@@ -13,6 +13,9 @@ namespace nnlite {
 class Error : public std::runtime_error {
   public:
     explicit Error(const std::string& what) : std::runtime_error(what) {}
+    /// From a literal, with no std::string built here (backend/cpu/isa.hpp's refusal of an
+    /// unsupported instruction set must run nothing compiled for that set).
+    explicit Error(const char* what) : std::runtime_error(what) {}
 };
 
 /// Tensor shapes do not fit the operation (message names both shapes).

@@ -118,13 +118,36 @@ inline bool cpu_supports(Isa isa, const CpuFeatures& f = cpu_features()) {
     }
 }
 
+namespace detail {
+#if defined(__AVX512F__)
+#define NNLITE_DETAIL_COMPILED_ISA_NAME "AVX-512F"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define NNLITE_DETAIL_COMPILED_ISA_NAME "AVX2+FMA"
+#else
+#define NNLITE_DETAIL_COMPILED_ISA_NAME "portable (SSE2 / compiler vectors)"
+#endif
+/// require_compiled_isa's failure. It runs on a CPU that lacks the instruction set this
+/// code was compiled for, so it may execute nothing of that set: the message is one literal
+/// handed to std::runtime_error's const char* constructor (libstdc++'s, built for any
+/// x86-64), with no std::string or ostringstream built here. (Formatting it with check()
+/// did: under ASan at -O1, GCC poisoned that frame's shadow memory with an AVX-512 store,
+/// and an AVX2-only CPU got SIGILL instead of the message.)
+#if defined(__GNUC__)
+__attribute__((noinline, cold))
+#endif
+[[noreturn]] inline void
+throw_unsupported_isa() {
+    throw Error("nnlite was compiled for " NNLITE_DETAIL_COMPILED_ISA_NAME
+                " (e.g. -march=native on another machine) but this CPU does not support it; "
+                "rebuild without -march/-mavx* flags or with -march matching this CPU");
+}
+}  // namespace detail
+
 /// Throws nnlite::Error naming the missing instruction set when this program's kernels
 /// were compiled for one the CPU lacks (checked once; later calls cost one load).
 inline void require_compiled_isa() {
     static const bool ok = cpu_supports(compiled_isa());
-    check(ok, "nnlite was compiled for ", isa_name(compiled_isa()),
-          " (e.g. -march=native on another machine) but this CPU does not support it; "
-          "rebuild without -march/-mavx* flags or with -march matching this CPU");
+    if (!ok) detail::throw_unsupported_isa();
 }
 
 /// Verdict on a BLAS core for this CPU.
