@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -116,9 +117,10 @@ struct Layer {
     dnnl::lstm_backward bwd;
     memory src, dst, dst_iter, dst_iter_c, workspace;
     memory w_layer_fwd, w_iter_fwd, w_layer_bwd, w_iter_bwd, bias;
+    memory w_layer_inf, w_iter_inf;  // the inference primitive's own formats (see main)
     memory diff_src, diff_dst, diff_dst_iter, diff_dst_iter_c;
     memory diff_w_layer, diff_w_iter, diff_bias, infer_dst;
-    dnnl::reorder to_fwd_layer, to_fwd_iter, to_bwd_layer, to_bwd_iter;
+    dnnl::reorder to_fwd_layer, to_fwd_iter, to_bwd_layer, to_bwd_iter, to_inf_layer, to_inf_iter;
 };
 
 /// User-side weights of one layer (ldigo), shared by every T.
@@ -163,12 +165,20 @@ Layer make_layer(const dnnl::engine& eng, const Weights& w, long T, long N, long
     l.w_layer_fwd = memory(train_pd.weights_layer_desc(), eng);
     l.w_iter_fwd = memory(train_pd.weights_iter_desc(), eng);
     l.w_layer_bwd = memory(bwd_pd.weights_layer_desc(), eng);
+    // forward_inference may choose other weight formats than forward_training (on an AVX2
+    // CPU oneDNN 2.6 picks its packed-GEMM format): the inference primitive gets weights
+    // reordered into its own. (Passing it the training forward's, as this benchmark once
+    // did, ran it on misread weights at an impossible 312 GFLOP/s on a 2-core Zen 3.)
+    l.w_layer_inf = memory(infer_pd.weights_layer_desc(), eng);
+    l.w_iter_inf = memory(infer_pd.weights_iter_desc(), eng);
     l.w_iter_bwd = memory(bwd_pd.weights_iter_desc(), eng);
     l.bias = w.bias;
     l.to_fwd_layer = dnnl::reorder(w.layer, l.w_layer_fwd);
     l.to_fwd_iter = dnnl::reorder(w.iter, l.w_iter_fwd);
     l.to_bwd_layer = dnnl::reorder(w.layer, l.w_layer_bwd);
     l.to_bwd_iter = dnnl::reorder(w.iter, l.w_iter_bwd);
+    l.to_inf_layer = dnnl::reorder(w.layer, l.w_layer_inf);
+    l.to_inf_iter = dnnl::reorder(w.iter, l.w_iter_inf);
     l.diff_src = memory(bwd_pd.diff_src_layer_desc(), eng);
     l.diff_dst = memory(bwd_pd.diff_dst_layer_desc(), eng);
     fill(l.diff_dst, rng, 1e-3f);
@@ -334,8 +344,8 @@ int main(int argc, char** argv) {
                 Layer& L = net[l];
                 const memory& src = l == 0 ? L.src : net[l - 1].infer_dst;
                 L.infer_fwd.execute(s, {{DNNL_ARG_SRC_LAYER, src},
-                                        {DNNL_ARG_WEIGHTS_LAYER, L.w_layer_fwd},
-                                        {DNNL_ARG_WEIGHTS_ITER, L.w_iter_fwd},
+                                        {DNNL_ARG_WEIGHTS_LAYER, L.w_layer_inf},
+                                        {DNNL_ARG_WEIGHTS_ITER, L.w_iter_inf},
                                         {DNNL_ARG_BIAS, L.bias},
                                         {DNNL_ARG_DST_LAYER, L.infer_dst},
                                         {DNNL_ARG_DST_ITER, L.dst_iter},
@@ -355,6 +365,14 @@ int main(int argc, char** argv) {
             }
         }
         const double rss_train = peak_rss_mib();
+        // Inference weights are reordered once, untimed, as a deployment does at load time
+        // (they do not change between inference steps).
+        for (auto& [T, net] : nets)
+            for (std::size_t l = 0; l < net.size(); ++l) {
+                net[l].to_inf_layer.execute(s, weights[l].layer, net[l].w_layer_inf);
+                net[l].to_inf_iter.execute(s, weights[l].iter, net[l].w_iter_inf);
+            }
+        s.wait();
         for (int k = 0; k < total; ++k) {
             const auto t0 = Clock::now();
             const double c0 = cpu_seconds();
@@ -365,6 +383,25 @@ int main(int argc, char** argv) {
             }
         }
         const double rss_peak = peak_rss_mib();
+        // The inference primitive must compute what the training forward computes: run the
+        // last batch's training step once more and compare every layer's output.
+        {
+            std::vector<Layer>& net = nets[batch_T[total - 1]];
+            train_step(net);
+            for (std::size_t l = 0; l < net.size(); ++l) {
+                const auto* tr = static_cast<const float*>(net[l].dst.get_data_handle());
+                const auto* inf = static_cast<const float*>(net[l].infer_dst.get_data_handle());
+                const std::size_t n = net[l].dst.get_desc().get_size() / sizeof(float);
+                double worst = 0;
+                for (std::size_t i = 0; i < n; ++i)
+                    worst = std::max(worst, std::abs(static_cast<double>(tr[i]) - inf[i]));
+                if (!(worst <= 1e-3))
+                    throw std::runtime_error(
+                        "oneDNN's forward_inference output of layer " + std::to_string(l) +
+                        " differs from its forward_training output by " + std::to_string(worst) +
+                        ": the benchmark would time a wrong computation");
+            }
+        }
 
         // lstm_benchmark's FLOP formula over the real tokens.
         double fwd = 0, bwd = 0;
