@@ -133,10 +133,12 @@ namespace detail {
 /// did: under ASan at -O1, GCC poisoned that frame's shadow memory with an AVX-512 store,
 /// and an AVX2-only CPU got SIGILL instead of the message.)
 #if defined(__GNUC__)
-__attribute__((noinline, cold))
+#define NNLITE_DETAIL_COLD_NOINLINE __attribute__((noinline, cold))
+#else
+#define NNLITE_DETAIL_COLD_NOINLINE
 #endif
-[[noreturn]] inline void
-throw_unsupported_isa() {
+// (Standard attributes first: Clang rejects [[noreturn]] after a GNU attribute.)
+[[noreturn]] NNLITE_DETAIL_COLD_NOINLINE inline void throw_unsupported_isa() {
     throw Error("nnlite was compiled for " NNLITE_DETAIL_COMPILED_ISA_NAME
                 " (e.g. -march=native on another machine) but this CPU does not support it; "
                 "rebuild without -march/-mavx* flags or with -march matching this CPU");
