@@ -239,10 +239,11 @@ struct kernels<cpu> {
         const std::size_t si = out_shape.empty() ? 0 : in_strides.back();
         const std::size_t n = numel(out_shape);
         // Copies the block of `sub` (out's shape or a trailing part of it) whose out elements
-        // start at o_base and whose in elements start at i_base, in out's order.
+        // start at o_base and whose in elements start at i_base, in out's order. (for_each_row
+        // reads its third strides only below sub's rank: one zero vector serves every block.)
+        const std::vector<std::size_t> unused(shape.size(), 0);
         auto copy_block = [&](const Shape& sub, const std::vector<std::size_t>& sub_in, T* o_base,
                               const T* i_base) {
-            const std::vector<std::size_t> unused(sub.size(), 0);
             detail::for_each_row(sub, sub_in, unused,
                                  [&](std::size_t o, std::size_t i, std::size_t) {
                                      for (std::size_t j = 0; j < inner; ++j)
