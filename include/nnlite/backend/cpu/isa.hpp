@@ -85,24 +85,36 @@ inline const CpuFeatures& cpu_features() {
 /// The vector ISA of nnlite's own kernels, fixed at compile time by the user's flags.
 enum class Isa { portable, avx2_fma, avx512 };
 
-constexpr Isa compiled_isa() {
+// Each ISA's name, written once: isa_name() returns these, and the compile-time choice below
+// pastes the chosen one into throw_unsupported_isa()'s literal.
+#define NNLITE_DETAIL_ISA_NAME_AVX512 "AVX-512F"
+#define NNLITE_DETAIL_ISA_NAME_AVX2_FMA "AVX2+FMA"
+#define NNLITE_DETAIL_ISA_NAME_PORTABLE "portable (SSE2 / compiler vectors)"
+
+// The one place that maps the user's flags to an ISA: its enum value and its name.
 #if defined(__AVX512F__)
-    return Isa::avx512;
+#define NNLITE_DETAIL_COMPILED_ISA ::nnlite::cpu_isa::Isa::avx512
+#define NNLITE_DETAIL_COMPILED_ISA_NAME NNLITE_DETAIL_ISA_NAME_AVX512
 #elif defined(__AVX2__) && defined(__FMA__)
-    return Isa::avx2_fma;
+#define NNLITE_DETAIL_COMPILED_ISA ::nnlite::cpu_isa::Isa::avx2_fma
+#define NNLITE_DETAIL_COMPILED_ISA_NAME NNLITE_DETAIL_ISA_NAME_AVX2_FMA
 #else
-    return Isa::portable;
+#define NNLITE_DETAIL_COMPILED_ISA ::nnlite::cpu_isa::Isa::portable
+#define NNLITE_DETAIL_COMPILED_ISA_NAME NNLITE_DETAIL_ISA_NAME_PORTABLE
 #endif
+
+constexpr Isa compiled_isa() {
+    return NNLITE_DETAIL_COMPILED_ISA;
 }
 
 inline const char* isa_name(Isa isa) {
     switch (isa) {
         case Isa::avx512:
-            return "AVX-512F";
+            return NNLITE_DETAIL_ISA_NAME_AVX512;
         case Isa::avx2_fma:
-            return "AVX2+FMA";
+            return NNLITE_DETAIL_ISA_NAME_AVX2_FMA;
         default:
-            return "portable (SSE2 / compiler vectors)";
+            return NNLITE_DETAIL_ISA_NAME_PORTABLE;
     }
 }
 
@@ -119,13 +131,6 @@ inline bool cpu_supports(Isa isa, const CpuFeatures& f = cpu_features()) {
 }
 
 namespace detail {
-#if defined(__AVX512F__)
-#define NNLITE_DETAIL_COMPILED_ISA_NAME "AVX-512F"
-#elif defined(__AVX2__) && defined(__FMA__)
-#define NNLITE_DETAIL_COMPILED_ISA_NAME "AVX2+FMA"
-#else
-#define NNLITE_DETAIL_COMPILED_ISA_NAME "portable (SSE2 / compiler vectors)"
-#endif
 /// require_compiled_isa's failure. It runs on a CPU that lacks the instruction set this
 /// code was compiled for, so it may execute nothing of that set: the message is one literal
 /// handed to std::runtime_error's const char* constructor (libstdc++'s, built for any
