@@ -158,6 +158,30 @@ TEST_CASE("cpu gemm: large blocked shapes (several k-blocks and tiles), 1 and 2 
     }
 }
 
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+template <std::size_t M>
+void check_pack_rows_x8(std::mt19937& rng) {
+    for (std::size_t kc : {1, 7, 8, 9, 16, 23, 256}) {
+        const std::size_t lda = kc + 3;
+        const auto a = random_vec(M * lda, rng);
+        const float* rows[M];
+        for (std::size_t r = 0; r < M; ++r) rows[r] = a.data() + r * lda;
+        std::vector<float> got(kc * M + 5, -7.f);
+        nnlite::cpu_gemm::detail::pack_rows_x8<M>(rows, kc, got.data());
+        for (std::size_t kk = 0; kk < kc; ++kk)
+            for (std::size_t r = 0; r < M; ++r) REQUIRE(got[kk * M + r] == rows[r][kk]);
+        for (std::size_t i = kc * M; i < got.size(); ++i) REQUIRE(got[i] == -7.f);  // no overrun
+    }
+}
+
+TEST_CASE("cpu gemm: the A-panel transpose copies 6- and 8-row panels exactly, tails too") {
+    if (!cpu_runs_this_build()) return;
+    std::mt19937 rng(5);
+    check_pack_rows_x8<6>(rng);  // the AVX2 panels
+    check_pack_rows_x8<8>(rng);  // the AVX-512 panels (the same AVX2 code, so tested here too)
+}
+#endif
+
 TEST_CASE("cpu gemm: one packed B reused across calls with different row counts") {
     if (!cpu_runs_this_build()) return;
     std::mt19937 rng(11);
