@@ -84,17 +84,18 @@ inline void pack_b(bool trans_b, std::size_t k, std::size_t n, const float* b, s
 
 namespace detail {
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))  // the vector kernels
-/// The full-panel copy of pack_a for non-transposed A, 8 k-columns at a time: M (6 or 8)
-/// rows of 8 floats are loaded, transposed as an 8 x 8 block in registers (rows past M
-/// repeat the last row and are not stored), and each k-column's M values stored at once:
-/// dst[kk * M + r] = rows[r][kk] for kk < kc. The scalar copy it replaces did 2M loads and
-/// stores per k-column with the row pointers spilled (half of the packing time, 5% of a
-/// `cpu`-preset training step).
+/// The full-panel copy of pack_a for non-transposed A: dst[kk * M + r] = rows[r][kk] for
+/// kk < kc. With the vector kernels (AVX2+FMA or AVX-512F, as gemm/simd.hpp), 8 k-columns
+/// at a time: M (6 or 8) rows of 8 floats are loaded, transposed as an 8 x 8 block in
+/// registers (rows past M repeat the last row and are not stored), and each k-column's M
+/// values stored at once; the scalar loop does the rest (and everything in a portable
+/// build). The scalar copy alone did 2M loads and stores per k-column with the row pointers
+/// spilled (half of the packing time, 5% of a `cpu`-preset training step).
 template <std::size_t M>
 inline void pack_rows_x8(const float* const* rows, std::size_t kc, float* dst) {
     static_assert(M == 6 || M == 8, "the 8 x 8 transpose serves 6- and 8-row panels");
     std::size_t kk = 0;
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
     for (; kk + 8 <= kc; kk += 8) {
         __m256 r[8];
         for (std::size_t i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows[std::min(i, M - 1)] + kk);
@@ -122,10 +123,11 @@ inline void pack_rows_x8(const float* const* rows, std::size_t kc, float* dst) {
             }
         }
     }
+#endif
     for (; kk < kc; ++kk)
+#pragma GCC unroll 8
         for (std::size_t r = 0; r < M; ++r) dst[kk * M + r] = rows[r][kk];
 }
-#endif
 
 /// Packs rows [i0, i0 + mc) x k-range [k0, k0 + kc) of op(A) into MR-row panels.
 inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0, std::size_t mc,
@@ -168,13 +170,7 @@ inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0
         for (std::size_t r = 0; r < MR; ++r)
             rows[r] = a + (i0 + r0 + std::min(r, mr - 1)) * lda + k0;
         if (mr == MR) {
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))  // the vector kernels
             pack_rows_x8<MR>(rows, kc, dst);
-#else
-            for (std::size_t kk = 0; kk < kc; ++kk)
-#pragma GCC unroll 16
-                for (std::size_t r = 0; r < MR; ++r) dst[kk * MR + r] = rows[r][kk];
-#endif
         } else {
             for (std::size_t kk = 0; kk < kc; ++kk)
                 for (std::size_t r = 0; r < mr; ++r) dst[kk * MR + r] = rows[r][kk];
