@@ -21,7 +21,9 @@ a fresh process (so that the peak resident memory is that configuration's alone)
 and prints one table with the nnlite/oneDNN and nnlite/PyTorch ratios of each figure
 (missing workers are shown as n/a). With --bf16, lstm_benchmark also runs with
 --compute bf16 (LSTM GEMMs with bf16 inputs, fp32 accumulation; needs AVX512-BF16) in the
-same rotation, adding the columns nnlite-bf16 and bf16/fp32 (nnlite-bf16 / nnlite). The model, the batches
+same rotation, adding the columns nnlite-bf16, bf16/fp32 (nnlite-bf16 / nnlite) and
+bf16/oneDNN (nnlite-bf16 / oneDNN f32); the bf16 products run on AMX where the CPU has
+AMX-BF16 (the machine line names the bf16 kernel). The model, the batches
 (lengths from benchmarks/imdb_lengths.txt by the same splitmix64 draw), the step
 definition and the FLOP formula are the same on both sides; see lstm_benchmark.cpp.
 With --rounds R > 1 the pairs are repeated and the per-figure median is reported.
@@ -368,6 +370,8 @@ def main():
                         machine.setdefault("blas_core", r.get("blas_core"))
                         machine.setdefault("kernel_isa", r.get("kernel_isa"))
                         machine.setdefault("lstm_gemm", r.get("lstm_gemm"))
+                    if impl == "nnlite-bf16":
+                        machine.setdefault("bf16_kernel", r.get("bf16_kernel"))
                     if impl == "onednn":
                         machine.setdefault("onednn", r.get("version"))
                     results.setdefault((config, lengths), {}).setdefault(impl, []).append(r)
@@ -385,13 +389,15 @@ def main():
           % (machine.get("blas_core"), sg, args.threads, machine.get("lstm_gemm"),
              machine.get("kernel_isa"), machine.get("onednn", "n/a"),
              torch_version() if use_torch else "n/a"))
+    if args.bf16:
+        print("nnlite bf16 products on: %s" % machine.get("bf16_kernel", "n/a"))
     print("threads %d, steps %d (+%d warm-up), rounds %d; load average before %s, after %s"
           % (args.threads, args.steps, args.warmup, args.rounds, "/".join(load_before),
              "/".join(load_after)))
     head = ["config", "lengths", "figure", "nnlite", "oneDNN", "PyTorch", "nnlite/oneDNN",
             "nnlite/PyTorch"]
     if args.bf16:
-        head += ["nnlite-bf16", "bf16/fp32"]
+        head += ["nnlite-bf16", "bf16/fp32", "bf16/oneDNN"]
     rows = []
 
     def med(by, impl, key):
@@ -415,7 +421,7 @@ def main():
                    ratio(a, o, higher), ratio(a, t, higher)]
             if args.bf16:
                 b = med(by, "nnlite-bf16", key)
-                row += ["n/a" if b is None else "%.2f" % b, ratio(b, a, higher)]
+                row += ["n/a" if b is None else "%.2f" % b, ratio(b, a, higher), ratio(b, o, higher)]
             rows.append(row)
     if args.markdown:
         print("| " + " | ".join(head) + " |")

@@ -2,11 +2,13 @@
 //
 //   lstm_benchmark --config seed|cpu|uni1 --lengths fixed|imdb [--steps N] [--threads N]
 //                  [--warmup N] [--lengths-file PATH] [--no-sgemm] [--json] [--device cpu|cuda]
-//                  [--compute fp32|bf16]
+//                  [--compute fp32|bf16] [--no-amx]
 //
 // --compute bf16 builds the LSTM with LSTMOptions::compute(ComputeType::bf16): every LSTM
 // GEMM with bf16 inputs and fp32 accumulation (CPUs with AVX512-BF16; elsewhere the
-// program stops with the library's error). The FLOP count is the same either way.
+// program stops with the library's error). The FLOP count is the same either way. The bf16
+// products run on AMX tiles where the CPU has AMX-BF16, else on VDPBF16PS; --no-amx keeps
+// them on VDPBF16PS (cpu_gemm::set_bf16_amx(false)) to compare the two.
 //
 // lstm_benchmark_cuda (lstm_benchmark_cuda.cu, built with NNLITE_WITH_CUDA=ON) is the same
 // program with the CUDA backend compiled in: --device cuda runs the model on the GPU, and
@@ -234,7 +236,7 @@ struct Args {
     std::string config = "seed", lengths = "fixed", lengths_file, device = "cpu";
     nnlite::ComputeType compute = nnlite::ComputeType::fp32;
     int steps = 3, warmup = 1, threads = 0;
-    bool json = false, sgemm = true, train = true, infer = true;
+    bool json = false, sgemm = true, train = true, infer = true, amx = true;
 };
 
 Args parse(int argc, char** argv) {
@@ -266,6 +268,8 @@ Args parse(int argc, char** argv) {
             a.compute = nnlite::parse_compute_type(value());
         else if (k == "--no-sgemm")
             a.sgemm = false;
+        else if (k == "--no-amx")
+            a.amx = false;
         else if (k == "--train-only")
             a.infer = false;
         else if (k == "--infer-only")
@@ -275,7 +279,7 @@ Args parse(int argc, char** argv) {
                 "usage: lstm_benchmark --config seed|cpu|uni1 --lengths fixed|imdb [--steps N]\n"
                 "       [--warmup N] [--threads N] [--lengths-file PATH] [--train-only]\n"
                 "       [--infer-only] [--no-sgemm] [--json] [--device cpu|cuda]\n"
-                "       [--compute fp32|bf16]\n");
+                "       [--compute fp32|bf16] [--no-amx]\n");
             std::exit(0);
         } else {
             throw std::runtime_error("unknown argument " + k + " (see --help)");
@@ -375,6 +379,7 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             "\"train_cpu_s\": %.5f, \"infer_cpu_s\": %.5f, "
             "\"rss_base_mib\": %.1f, \"rss_peak_train_mib\": %.1f, \"rss_peak_mib\": %.1f, "
             "\"blas_core\": \"%s\", \"kernel_isa\": \"%s\", \"lstm_gemm\": \"%s\", "
+            "\"bf16_kernel\": \"%s\", "
             "\"compute\": \"%s\", \"checksum\": %.6g}\n",
             args.device.c_str(), cfg.name.c_str(), args.lengths.c_str(), threads, args.steps,
             cfg.batch, tokens_per_batch, sgemm, tr.seconds, tr.samples, tr.tokens, tr.gflops,
@@ -383,8 +388,9 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             infer_cpu.empty() ? 0.0 : median(infer_cpu), rss_base, rss_train, rss_peak,
             nnlite::blas::core_name().c_str(),
             nnlite::cpu_isa::isa_name(nnlite::cpu_isa::compiled_isa()),
-            nnlite::cpu_lstm::use_own_sgemm() ? "nnlite" : "blas", nnlite::to_string(args.compute),
-            loss_sum);
+            nnlite::cpu_lstm::use_own_sgemm() ? "nnlite" : "blas",
+            args.compute == nnlite::ComputeType::bf16 ? nnlite::cpu_gemm::bf16_kernel_name() : "",
+            nnlite::to_string(args.compute), loss_sum);
     } else {
         std::printf(
             "nnlite lstm_benchmark (%s): config %s (vocab %zu, emb %zu, hidden %zu, %zu layer%s, "
@@ -395,9 +401,9 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             cfg.batch, args.lengths.c_str(), tokens_per_batch, threads, threads > 1 ? "s" : "");
         if (args.compute == nnlite::ComputeType::bf16)
             std::printf(
-                "  OpenBLAS core %s; LSTM GEMMs: nnlite's bf16 kernel (AVX512-BF16, fp32 "
+                "  OpenBLAS core %s; LSTM GEMMs: nnlite's bf16 kernel (%s, fp32 "
                 "accumulation)\n",
-                nnlite::blas::core_name().c_str());
+                nnlite::blas::core_name().c_str(), nnlite::cpu_gemm::bf16_kernel_name());
         else
             std::printf("  OpenBLAS core %s; LSTM GEMMs: %s (kernels compiled for %s)\n",
                         nnlite::blas::core_name().c_str(),
@@ -431,6 +437,7 @@ int main(int argc, char** argv) {
         if (it == configs().end())
             throw std::runtime_error("unknown --config " + args.config + " (seed, cpu, uni1)");
         if (args.threads > 0) nnlite::set_num_threads(args.threads);
+        nnlite::cpu_gemm::set_bf16_amx(args.amx);
         const int threads = nnlite::num_threads();
         const double sgemm = args.sgemm ? sgemm_gflops() : 0.0;
         const double rss_base = current_rss_mib();

@@ -137,6 +137,26 @@ void check_gemm(const GemmCase& g, std::mt19937& rng, bool packed) {
     }
 }
 
+/// The bf16 kernels this CPU can run: VDPBF16PS always, the AMX tiles where available
+/// (cpu_gemm::set_bf16_amx picks; true = AMX).
+std::vector<bool> bf16_kernels() {
+    if (gemm::amx_available()) return {false, true};
+    MESSAGE("no AMX-BF16 on this CPU: only the VDPBF16PS kernels are tested");
+    return {false};
+}
+
+/// Selects the AMX or VDPBF16PS kernels for a scope, then restores the default (AMX where
+/// available).
+struct KernelChoice {
+    explicit KernelChoice(bool amx) {
+        gemm::set_bf16_amx(amx);
+        REQUIRE(gemm::bf16_uses_amx() == amx);
+    }
+    ~KernelChoice() { gemm::set_bf16_amx(true); }
+    KernelChoice(const KernelChoice&) = delete;
+    KernelChoice& operator=(const KernelChoice&) = delete;
+};
+
 double rel_diff(const nnlite::Tensor<float>& a, const nnlite::Tensor<float>& b) {
     const auto x = a.to_vector(), y = b.to_vector();
     REQUIRE(x.size() == y.size());
@@ -153,18 +173,45 @@ double rel_diff(const nnlite::Tensor<float>& a, const nnlite::Tensor<float>& b) 
 TEST_CASE("bf16 GEMM against fp32 references on odd shapes, every transpose, alpha and beta") {
     std::mt19937 rng(11);
     const std::vector<GemmCase> cases = {
-        {false, false, 1, 1, 1, 1.f, 0.f, 1},       {false, true, 1, 1, 7, 1.f, 1.f, 1},
-        {true, false, 1, 37, 3, 2.f, 0.f, 1},       {true, true, 29, 1, 33, 1.f, 0.5f, 1},
-        {false, false, 7, 9, 11, 1.f, 0.f, 1},      {false, true, 13, 45, 71, -1.5f, 1.f, 1},
-        {true, false, 17, 33, 64, 1.f, 0.f, 2},     {true, true, 8, 32, 2, 1.f, 0.f, 1},
-        {false, false, 9, 31, 513, 1.f, 1.f, 1},    {false, true, 130, 70, 1025, 1.f, 0.f, 2},
-        {true, false, 300, 600, 37, 0.5f, 0.f, 2},  {true, true, 129, 513, 99, 1.f, -1.f, 2},
-        {false, false, 64, 1024, 256, 1.f, 0.f, 2}, {false, true, 5, 3, 0, 1.f, 0.5f, 1},
-        {true, false, 31, 7, 1100, 1.f, 0.f, 2},    {false, false, 3, 5, 16, 0.f, 2.f, 1},
+        {false, false, 1, 1, 1, 1.f, 0.f, 1},
+        {false, true, 1, 1, 7, 1.f, 1.f, 1},
+        {true, false, 1, 37, 3, 2.f, 0.f, 1},
+        {true, true, 29, 1, 33, 1.f, 0.5f, 1},
+        {false, false, 7, 9, 11, 1.f, 0.f, 1},
+        {false, true, 13, 45, 71, -1.5f, 1.f, 1},
+        {true, false, 17, 33, 64, 1.f, 0.f, 2},
+        {true, true, 8, 32, 2, 1.f, 0.f, 1},
+        {false, false, 9, 31, 513, 1.f, 1.f, 1},
+        {false, true, 130, 70, 1025, 1.f, 0.f, 2},
+        {true, false, 300, 600, 37, 0.5f, 0.f, 2},
+        {true, true, 129, 513, 99, 1.f, -1.f, 2},
+        {false, false, 64, 1024, 256, 1.f, 0.f, 2},
+        {false, true, 5, 3, 0, 1.f, 0.5f, 1},
+        {true, false, 31, 7, 1100, 1.f, 0.f, 2},
+        {false, false, 3, 5, 16, 0.f, 2.f, 1},
+        // AMX blocks: 32 rows, 16 k-pairs per tile, k-blocks of 512, work tiles of 128 rows.
+        {false, true, 33, 64, 32, 1.f, 0.f, 1},
+        {true, false, 64, 33, 31, 1.f, 0.5f, 2},
+        {false, false, 257, 95, 545, 1.f, 1.f, 2},
+        {true, true, 160, 48, 514, -1.f, 0.f, 1},
     };
-    for (const auto& g : cases) {
-        check_gemm(g, rng, false);
-        check_gemm(g, rng, true);
+    for (const bool amx : bf16_kernels()) {
+        CAPTURE(amx);
+        const KernelChoice choice(amx);
+        for (const auto& g : cases) {
+            check_gemm(g, rng, false);
+            check_gemm(g, rng, true);
+        }
+    }
+}
+
+TEST_CASE("bf16 kernels: AMX is used where the CPU has it, and says so") {
+    CHECK(gemm::bf16_uses_amx() == gemm::amx_available());
+    const std::string name = gemm::bf16_kernel_name();
+    CHECK(name == (gemm::amx_available() ? "AMX-BF16 tiles" : "AVX512-BF16 VDPBF16PS"));
+    if (gemm::amx_available()) {
+        const KernelChoice choice(false);
+        CHECK(std::string(gemm::bf16_kernel_name()) == "AVX512-BF16 VDPBF16PS");
     }
 }
 
@@ -214,41 +261,46 @@ TEST_CASE("bf16 packing rounds like the scalar reference (ties to even, NaN, inf
 TEST_CASE("bf16 fused LSTM step equals GEMM on rounded inputs + gate math") {
     std::mt19937 rng(7);
     using K = nnlite::lstm_kernels<nnlite::cpu>;
-    for (std::size_t H : {1, 5, 8, 9, 33}) {
-        for (std::size_t rows : {1, 7, 8, 13, 64}) {
-            CAPTURE(H);
-            CAPTURE(rows);
-            const std::size_t G = 4 * H, ldh = H + 3;
-            const auto w_hh = random_vec(G * H, rng), h = random_vec(rows * ldh, rng),
-                       gx = random_vec(rows * G, rng), c_prev = random_vec(rows * H, rng);
-            // Reference: pre-activations from the rounded inputs (double), then the
-            // backend's own gate math.
-            std::vector<float> ref_gates(rows * G), ref_c(rows * H), ref_h(rows * H);
-            for (std::size_t r = 0; r < rows; ++r)
-                for (std::size_t j = 0; j < G; ++j) {
-                    double s = gx[r * G + j];
-                    for (std::size_t p = 0; p < H; ++p)
-                        s += static_cast<double>(gemm::bf16_round(h[r * ldh + p])) *
-                             gemm::bf16_round(w_hh[j * H + p]);
-                    ref_gates[r * G + j] = static_cast<float>(s);
-                }
-            K::gates_forward(ref_gates.data(), c_prev.data(), ref_c.data(), ref_h.data(), rows, H);
+    for (const bool amx : bf16_kernels()) {
+        const KernelChoice choice(amx);
+        for (std::size_t H : {1, 5, 8, 9, 33}) {
+            for (std::size_t rows : {1, 7, 8, 13, 33, 64}) {
+                CAPTURE(amx);
+                CAPTURE(H);
+                CAPTURE(rows);
+                const std::size_t G = 4 * H, ldh = H + 3;
+                const auto w_hh = random_vec(G * H, rng), h = random_vec(rows * ldh, rng),
+                           gx = random_vec(rows * G, rng), c_prev = random_vec(rows * H, rng);
+                // Reference: pre-activations from the rounded inputs (double), then the
+                // backend's own gate math.
+                std::vector<float> ref_gates(rows * G), ref_c(rows * H), ref_h(rows * H);
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t j = 0; j < G; ++j) {
+                        double s = gx[r * G + j];
+                        for (std::size_t p = 0; p < H; ++p)
+                            s += static_cast<double>(gemm::bf16_round(h[r * ldh + p])) *
+                                 gemm::bf16_round(w_hh[j * H + p]);
+                        ref_gates[r * G + j] = static_cast<float>(s);
+                    }
+                K::gates_forward(ref_gates.data(), c_prev.data(), ref_c.data(), ref_h.data(), rows,
+                                 H);
 
-            auto w = K::pack_gate_weights(w_hh.data(), H, ComputeType::bf16);
-            REQUIRE(w.bf16);
-            std::vector<float> gates = gx, c_out(rows * H), h_out(rows * H);
-            K::step_forward(rows, h.data(), ldh, w, gates.data(), c_prev.data(), c_out.data(),
-                            h_out.data());
-            double worst = 0;
-            for (std::size_t i = 0; i < rows * G; ++i)
-                worst = std::max(worst, static_cast<double>(std::abs(gates[i] - ref_gates[i])));
-            for (std::size_t i = 0; i < rows * H; ++i) {
-                worst = std::max(worst, static_cast<double>(std::abs(c_out[i] - ref_c[i])));
-                worst = std::max(worst, static_cast<double>(std::abs(h_out[i] - ref_h[i])));
+                auto w = K::pack_gate_weights(w_hh.data(), H, ComputeType::bf16);
+                REQUIRE(w.bf16);
+                std::vector<float> gates = gx, c_out(rows * H), h_out(rows * H);
+                K::step_forward(rows, h.data(), ldh, w, gates.data(), c_prev.data(), c_out.data(),
+                                h_out.data());
+                double worst = 0;
+                for (std::size_t i = 0; i < rows * G; ++i)
+                    worst = std::max(worst, static_cast<double>(std::abs(gates[i] - ref_gates[i])));
+                for (std::size_t i = 0; i < rows * H; ++i) {
+                    worst = std::max(worst, static_cast<double>(std::abs(c_out[i] - ref_c[i])));
+                    worst = std::max(worst, static_cast<double>(std::abs(h_out[i] - ref_h[i])));
+                }
+                // fp32 accumulation order (<= (H + 4) 2^-24 of sums of magnitude <= H + 1) and
+                // the vectorised activations' last bits.
+                CHECK(worst <= 1e-5 * static_cast<double>(H + 1));
             }
-            // fp32 accumulation order (<= (H + 4) 2^-24 of sums of magnitude <= H + 1) and
-            // the vectorised activations' last bits.
-            CHECK(worst <= 1e-5 * static_cast<double>(H + 1));
         }
     }
 }

@@ -67,7 +67,7 @@ inline CpuFeatures read_cpu_features() {
         f.avx512bw = ((b >> 30) & 1) && zmm_os;
         f.avx512vl = ((b >> 31) & 1) && zmm_os;
         f.avx512_fp16 = ((d >> 23) & 1) && zmm_os;
-        f.amx_bf16 = ((d >> 22) & 1) && amx_os;
+        f.amx_bf16 = ((d >> 22) & 1) && ((d >> 24) & 1) && amx_os;  // + AMX-TILE
         __cpuid_count(7, 1, a, b, c, d);
         f.avx512_bf16 = ((a >> 5) & 1) && zmm_os;
     }

@@ -219,7 +219,9 @@ inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
 // columns: 8 units x 4 gates per panel, whatever ISA the fp32 kernels were built for);
 // each step rounds h_prev to bf16 while packing it, one 8 x 32 tile is accumulated in fp32
 // by VDPBF16PS and the gate math runs in its epilogue in fp32, as above (compiled with the
-// kernel's AVX-512 target, so vectorised at that width).
+// kernel's AVX-512 target, so vectorised at that width). With AMX (cpu_gemm::bf16_uses_amx)
+// h_prev is packed row by row and each 32 x 32 block of the tile unit (amx_detail::block,
+// W's panel read in place) gets the same epilogue from a 4 KiB stack tile.
 
 /// Hidden units per bf16 panel.
 constexpr std::size_t UB16 = cpu_gemm::bf16::NR / 4;
@@ -234,10 +236,10 @@ NNLITE_BF16_TARGET inline void pack_gates_bf16(const float* w_hh, std::size_t hi
     out.k = H;
     out.n = panels * NR;
     const std::size_t kp = out.pairs();
-    out.data.assign(panels * kp * NR, 0u);
+    out.data.assign(panels * out.stride_pairs() * NR, 0u);
     std::vector<std::uint32_t> row(kp);
     for (std::size_t p = 0; p < panels; ++p) {
-        std::uint32_t* dst = out.data.data() + p * kp * NR;
+        std::uint32_t* dst = out.data.data() + p * out.stride_pairs() * NR;
         for (std::size_t s = 0; s < NR; ++s) {
             const std::size_t q = s / UB16, u = p * UB16 + s % UB16;
             if (u >= H) continue;
@@ -267,6 +269,30 @@ NNLITE_BF16_TARGET inline void step_panels_bf16(std::size_t p_begin, std::size_t
         }
     }
 }
+
+#if NNLITE_AMX_KERNELS
+/// The same on the tile unit: 32-row blocks (gemm/bgemm.hpp's amx_detail), h_prev packed
+/// row by row (ap, row stride w.stride_pairs()), the epilogue on each 32 x 32 block.
+NNLITE_AMX_TARGET inline void step_panels_amx(std::size_t p_begin, std::size_t p_end,
+                                              std::size_t rows, const std::uint32_t* ap,
+                                              const cpu_gemm::PackedB16& w, std::size_t hidden,
+                                              const float* bias, float* gates, const float* c_prev,
+                                              float* c_out, float* h_out) {
+    constexpr std::size_t MR = cpu_gemm::bf16::MR_AMX, NR = cpu_gemm::bf16::NR;
+    const std::size_t H = hidden, kcp = w.stride_pairs();
+    alignas(64) float tile[MR * NR];
+    cpu_gemm::amx_detail::configure_tiles();
+    for (std::size_t p = p_begin; p < p_end; ++p) {
+        const std::size_t u0 = p * UB16, ub = std::min(UB16, H - u0);
+        for (std::size_t r0 = 0; r0 < rows; r0 += MR) {
+            cpu_gemm::amx_detail::block(kcp, ap + r0 * kcp, w.panel(p), tile, NR, false);
+            step_epilogue<NR>(tile, std::min(MR, rows - r0), u0, ub, H, bias, gates + r0 * 4 * H,
+                              c_prev + r0 * H, c_out + r0 * H, h_out + r0 * H);
+        }
+    }
+    cpu_gemm::amx_detail::release_tiles();
+}
+#endif
 
 inline std::vector<std::uint32_t>& step_a_buffer_bf16() {
     thread_local std::vector<std::uint32_t> buf;
@@ -300,6 +326,24 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
     const std::size_t H = hidden, K = w.k, panels = w.panels();
     // h_prev rounded and packed once for every W panel.
     std::vector<std::uint32_t>& abuf = detail::step_a_buffer_bf16();
+    const double flops =
+        2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
+#if NNLITE_AMX_KERNELS
+    if (cpu_gemm::bf16_uses_amx()) {
+        constexpr std::size_t MRA = cpu_gemm::bf16::MR_AMX;
+        const std::size_t kcp = w.stride_pairs();
+        if (abuf.size() < (rows + MRA - 1) / MRA * MRA * kcp)
+            abuf.resize((rows + MRA - 1) / MRA * MRA * kcp);
+        cpu_gemm::amx_detail::pack_a(false, h_prev, ldh, 0, rows, 0, K, kcp, abuf.data());
+        const std::uint32_t* ap = abuf.data();
+        cpu_gemm::detail::run_work(panels, threads, flops,
+                                   [&](std::size_t p_begin, std::size_t p_end) {
+                                       detail::step_panels_amx(p_begin, p_end, rows, ap, w, H, bias,
+                                                               gates, c_prev, c_out, h_out);
+                                   });
+        return;
+    }
+#endif
     const std::size_t row_panels = (rows + MR - 1) / MR, kp = w.pairs();
     if (abuf.size() < row_panels * MR * kp) abuf.resize(row_panels * MR * kp);
     cpu_gemm::bf16_detail::pack_a(false, h_prev, ldh, 0, rows, 0, K, abuf.data());
@@ -307,8 +351,6 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
     auto run_panels = [&](std::size_t p_begin, std::size_t p_end) {
         detail::step_panels_bf16(p_begin, p_end, rows, ap, w, H, bias, gates, c_prev, c_out, h_out);
     };
-    const double flops =
-        2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
     cpu_gemm::detail::run_work(panels, threads, flops, run_panels);
 #else
     (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,

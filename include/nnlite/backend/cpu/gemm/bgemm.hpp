@@ -13,6 +13,8 @@
 // every public entry point checks the CPU first (require_bf16: one nnlite::Error naming the
 // missing feature, never SIGILL). Elsewhere (not x86-64, or a compiler without the
 // attribute) NNLITE_BF16_KERNELS is 0 and the entry points throw the same kind of error.
+// On CPUs with AMX-BF16 (Linux) the same entry points run on the tile unit instead (the
+// AMX section below; set_bf16_amx(false) keeps them on VDPBF16PS).
 //
 // Blocking (the fp32 kernel's GotoBLAS/BLIS scheme, gemm/sgemm.hpp, in k-pairs):
 //   packed B  : op(B) in panels of NR = 32 columns over the full k, as k-pairs: panel p,
@@ -40,6 +42,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -59,6 +62,19 @@
 #define NNLITE_BF16_KERNELS 0
 #endif
 
+// AMX-BF16 (Linux, which hands out the tile state on request: arch_prctl), used by the same
+// entry points where the CPU has it; GCC >= 11 and Clang >= 12 know the instructions.
+#if NNLITE_BF16_KERNELS && defined(__linux__) && \
+    (defined(__clang__) ? (__clang_major__ >= 12) : (__GNUC__ >= 11))
+#define NNLITE_AMX_KERNELS 1
+#include <sys/syscall.h>
+#include <unistd.h>
+#define NNLITE_AMX_TARGET \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+#else
+#define NNLITE_AMX_KERNELS 0
+#endif
+
 namespace nnlite::cpu_gemm {
 
 namespace bf16 {
@@ -66,6 +82,13 @@ constexpr std::size_t MR = 8, NR = 32;  // register tile (fp32 accumulators)
 constexpr std::size_t KC = 512;         // k-block in elements (256 pairs); even
 constexpr std::size_t MC = 16 * MR;     // rows per work tile
 constexpr std::size_t NCB = 16;         // B panels per work tile
+// AMX (amx_detail below): one tile register holds 16 rows of 64 bytes, i.e. 16 x 16 fp32
+// accumulators, 16 rows x 16 pairs of A, or 16 pairs x 16 columns of B.
+constexpr std::size_t KP_TILE = 16;  // k-pairs per tile step (32 k)
+constexpr std::size_t MR_AMX = 32;   // C rows per AMX block (two A tiles)
+constexpr std::size_t KC_AMX = 256;  // AMX k-block (128 pairs)
+constexpr std::size_t MC_AMX = 64;   // AMX work tile rows: 2 A blocks + 1 B panel = 48 KiB (L1)
+constexpr std::size_t KINNER = 4;    // AMX: up to this many k-blocks run inside each work tile
 }  // namespace bf16
 
 /// bf16 bits of x rounded to nearest even (NaN stays a quiet NaN). The portable reference:
@@ -144,8 +167,15 @@ struct PackedB16 {
     std::vector<std::uint32_t> data;
     std::size_t k = 0, n = 0;
     std::size_t pairs() const { return (k + 1) / 2; }
+    /// Pairs stored per panel: pairs() rounded up to whole AMX tiles (KP_TILE pairs), the
+    /// rows past pairs() zero.
+    std::size_t stride_pairs() const {
+        return (pairs() + bf16::KP_TILE - 1) / bf16::KP_TILE * bf16::KP_TILE;
+    }
     std::size_t panels() const { return (n + bf16::NR - 1) / bf16::NR; }
-    const std::uint32_t* panel(std::size_t p) const { return data.data() + p * pairs() * bf16::NR; }
+    const std::uint32_t* panel(std::size_t p) const {
+        return data.data() + p * stride_pairs() * bf16::NR;
+    }
 };
 
 #if NNLITE_BF16_KERNELS
@@ -191,10 +221,10 @@ NNLITE_BF16_TARGET inline void pack_b(bool trans_b, std::size_t k, std::size_t n
     out.k = k;
     out.n = n;
     const std::size_t kp = out.pairs();
-    out.data.assign(out.panels() * kp * NR, 0u);
+    out.data.assign(out.panels() * out.stride_pairs() * NR, 0u);
     std::vector<std::uint32_t> row(trans_b ? kp : 0);
     for (std::size_t p = 0; p < out.panels(); ++p) {
-        std::uint32_t* dst = out.data.data() + p * kp * NR;
+        std::uint32_t* dst = out.data.data() + p * out.stride_pairs() * NR;
         const std::size_t j0 = p * NR, nr = std::min(NR, n - j0);
         if (!trans_b) {  // rows 2q and 2q+1 of B, columns [j0, j0 + nr)
             for (std::size_t q = 0; q < kp; ++q)
@@ -307,7 +337,7 @@ NNLITE_BF16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
                                          std::size_t t_end) {
     constexpr std::size_t MR = bf16::MR, NR = bf16::NR, MC = bf16::MC, KC = bf16::KC,
                           NCB = bf16::NCB;
-    const std::size_t n = b.n, k = b.k, kp = b.pairs();
+    const std::size_t n = b.n, k = b.k;
     std::vector<std::uint32_t>& apbuf = a_buffer();
     const std::size_t a_size = ((std::min(MC, m) + MR - 1) / MR) * MR * (std::min(KC, k) + 1) / 2;
     if (apbuf.size() < a_size) apbuf.resize(a_size);
@@ -321,7 +351,7 @@ NNLITE_BF16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
             const std::size_t p0 = ct * NCB, p1 = std::min(b.panels(), p0 + NCB);
             pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
             for (std::size_t p = p0; p < p1; ++p) {
-                const std::uint32_t* bp = b.data.data() + p * kp * NR + q0 * NR;
+                const std::uint32_t* bp = b.panel(p) + q0 * NR;
                 const std::size_t j0 = p * NR, nr = std::min(NR, n - j0);
                 for (std::size_t r0 = 0; r0 < mc; r0 += MR)
                     micro_kernel(kc2, ap + r0 * kc2, bp, alpha, bet, c + (i0 + r0) * ldc + j0, ldc,
@@ -333,6 +363,262 @@ NNLITE_BF16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
 
 }  // namespace bf16_detail
 #endif  // NNLITE_BF16_KERNELS
+
+// ---- AMX-BF16 ------------------------------------------------------------------------
+//
+// Where the CPU has AMX-BF16 the same products run on the tile unit: TDPBF16PS multiplies
+// a 16 x 16-pair tile of A by a 16-pair x 16 tile of B into 16 x 16 fp32 accumulators
+// (16,384 flops per instruction; the rounding to bf16 and the fp32 accumulation are those
+// of VDPBF16PS, only the order of the additions differs).
+//
+// Blocking (measured on a 2-core Xeon with AMX, one thread: the 64 x 1024 x 256 recurrent
+// product, whose operands fit L1, runs at ~800 GFLOP/s, ~6x the fp32 kernel; operands
+// streaming from L2 cost up to half of that, hence the small blocks):
+//   packed B  : as above, its panels padded with zero pairs to whole tiles
+//               (PackedB16::stride_pairs), read in place.
+//   work tiles: MC_AMX = 64 rows x NCB = 16 B panels; k-blocks of KC_AMX = 256 (128 pairs),
+//               so a tile's A (2 blocks x 16 KiB) and one B panel (16 KiB) fill L1.
+//   order     : up to KINNER k-blocks (k <= 1024: the projections, dX, the recurrent
+//               products) run inside each work tile, whose C (64 x 512 floats) stays in L2
+//               between them; more (dW, k = batch x steps) run outside the tiles, so each
+//               k-block's B slice stays in L2 across them.
+//   A         : packed row by row instead of in MR-row panels: row r's pairs at
+//               ap[r * kcp + q], kcp = the k-block's pairs rounded up to KP_TILE with
+//               zeros, the rows rounded up to MR_AMX with zero rows.
+//   block     : 32 x 32 of C per B panel: four accumulator tiles (tmm0-3: rows 0-15 /
+//               16-31 x columns 0-15 / 16-31); per round of 16 pairs two A tiles (tmm4-5),
+//               the panel's two B tiles (tmm6-7, 128-byte row stride) and four TDPBF16PS.
+//               A whole block with alpha = 1 and beta 0 or 1 (the LSTM's products) is
+//               accumulated in C itself (tiles loaded from and stored to C); any other goes
+//               through a 4 KiB stack tile and is scaled into C (alpha, beta) with AVX-512.
+//
+// Linux hands the tile state out on request (arch_prctl ARCH_REQ_XCOMP_PERM, once per
+// process); each thread loads the tile configuration when it starts a run of blocks and
+// releases the tiles when it is done, so no tile state stays live between calls.
+#if NNLITE_AMX_KERNELS
+namespace amx_detail {
+
+/// Asks Linux for the AMX tile data state for this process: true when granted.
+inline bool request_tile_state() {
+    constexpr long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+    return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+}
+
+/// LDTILECFG's 64-byte operand: palette 1, every tile 16 rows x 64 bytes.
+struct alignas(64) TileConfig {
+    std::uint8_t palette = 1, start_row = 0;
+    std::uint8_t reserved[14] = {};
+    std::uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+    std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+NNLITE_AMX_TARGET inline void configure_tiles() {
+    static const TileConfig cfg;
+    _tile_loadconfig(&cfg);
+}
+
+NNLITE_AMX_TARGET inline void release_tiles() {
+    _tile_release();
+}
+
+inline std::size_t round_up(std::size_t x, std::size_t to) {
+    return (x + to - 1) / to * to;
+}
+
+/// Packs rows [i0, i0 + mc) x k-range [k0, k0 + kc) of op(A) row by row as bf16 pairs:
+/// ap[r * kcp + q], zero for q in [(kc + 1) / 2, kcp) and in rows [mc, round_up(mc, MR_AMX)).
+NNLITE_AMX_TARGET inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0,
+                                     std::size_t mc, std::size_t k0, std::size_t kc,
+                                     std::size_t kcp, std::uint32_t* ap) {
+    const std::size_t kc2 = (kc + 1) / 2, rows = round_up(mc, bf16::MR_AMX);
+    if (!trans_a) {  // a row of op(A) is a row of A: consecutive k are its pairs
+        for (std::size_t r = 0; r < mc; ++r) {
+            std::uint32_t* dst = ap + r * kcp;
+            bf16_detail::row_pairs(a + (i0 + r) * lda + k0, kc, dst);
+            std::fill(dst + kc2, dst + kcp, 0u);
+        }
+    } else {
+        // op(A)[i, kk] = A[kk, i]: rows kk, kk + 1 of A give pair kk / 2 of 16 consecutive
+        // rows of op(A) (one vector); 16 such pairs are turned round through a 1 KiB block.
+        alignas(64) std::uint32_t blk[16][16];
+        for (std::size_t q0 = 0; q0 < kcp; q0 += 16)
+            for (std::size_t r0 = 0; r0 < mc; r0 += 16) {
+                const std::size_t w = std::min<std::size_t>(16, mc - r0);
+                for (std::size_t q = 0; q < 16; ++q) {
+                    const std::size_t kk = 2 * (q0 + q);
+                    if (kk >= kc) {
+                        std::memset(blk[q], 0, sizeof blk[q]);
+                        continue;
+                    }
+                    const float* row = a + (k0 + kk) * lda + i0 + r0;
+                    bf16_detail::pair_rows(row, kk + 1 < kc ? row + lda : nullptr, w, blk[q]);
+                }
+                for (std::size_t r = 0; r < w; ++r) {
+                    std::uint32_t* dst = ap + (r0 + r) * kcp + q0;
+#pragma GCC unroll 16
+                    for (std::size_t q = 0; q < 16; ++q) dst[q] = blk[q][r];
+                }
+            }
+    }
+    std::fill(ap + mc * kcp, ap + rows * kcp, 0u);
+}
+
+/// C[32 x 32] (row stride ldc) = Ap[32 rows x kcp pairs] * Bp[kcp pairs x NR] (+ C when
+/// accumulate: the accumulators start from C instead of zero); ap from pack_a (row stride
+/// kcp), bp a B panel at the block's first pair (row stride NR).
+NNLITE_AMX_TARGET inline void block(std::size_t kcp, const std::uint32_t* ap,
+                                    const std::uint32_t* bp, float* c, std::size_t ldc,
+                                    bool accumulate) {
+    constexpr std::size_t NR = bf16::NR, KP = bf16::KP_TILE;
+    static_assert(NR == 32 && KP == 16 && bf16::MR_AMX == 32, "two tiles each way");
+    const long sa = static_cast<long>(kcp * sizeof(std::uint32_t)),
+               sb = static_cast<long>(NR * sizeof(std::uint32_t)),
+               sc = static_cast<long>(ldc * sizeof(float));
+    const std::uint32_t* a1 = ap + 16 * kcp;
+    float* c1 = c + 16 * ldc;
+    if (accumulate) {
+        _tile_loadd(0, c, sc);
+        _tile_loadd(1, c + 16, sc);
+        _tile_loadd(2, c1, sc);
+        _tile_loadd(3, c1 + 16, sc);
+    } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+    }
+    for (std::size_t q = 0; q < kcp; q += KP) {
+        _tile_loadd(4, ap + q, sa);
+        _tile_loadd(5, a1 + q, sa);
+        _tile_loadd(6, bp + q * NR, sb);
+        _tile_loadd(7, bp + q * NR + 16, sb);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, c, sc);
+    _tile_stored(1, c + 16, sc);
+    _tile_stored(2, c1, sc);
+    _tile_stored(3, c1 + 16, sc);
+}
+
+/// C[0..mr, 0..nr) = alpha * ct + beta * C (beta == 0: C is not read); ct row stride NR.
+NNLITE_AMX_TARGET inline void store_block(const float* ct, float alpha, float beta, float* c,
+                                          std::size_t ldc, std::size_t mr, std::size_t nr) {
+    constexpr std::size_t NR = bf16::NR;
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (std::size_t r = 0; r < mr; ++r)
+        for (std::size_t j = 0; j < nr; j += 16) {
+            const std::size_t w = std::min<std::size_t>(16, nr - j);
+            const auto mask = static_cast<__mmask16>(w == 16 ? 0xffffu : (1u << w) - 1u);
+            float* p = c + r * ldc + j;
+            __m512 y = _mm512_mul_ps(_mm512_load_ps(ct + r * NR + j), va);
+            if (beta != 0.f) y = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, p), vb, y);
+            _mm512_mask_storeu_ps(p, mask, y);
+        }
+}
+
+/// One work tile (rows [i0, i0 + mc), B panels [p0, p1)) over k-block [k0, k0 + kc): A packed
+/// once (ap), then per B panel (in L1 across the tile's row blocks) each 32-row block.
+NNLITE_AMX_TARGET inline void tile_kblock(bool trans_a, const float* a, std::size_t lda,
+                                          float alpha, const PackedB16& b, float beta, float* c,
+                                          std::size_t ldc, std::size_t i0, std::size_t mc,
+                                          std::size_t p0, std::size_t p1, std::size_t k0,
+                                          std::size_t kc, std::uint32_t* ap, float* ct) {
+    constexpr std::size_t NR = bf16::NR, MR = bf16::MR_AMX, KP = bf16::KP_TILE;
+    const std::size_t kcp = round_up((kc + 1) / 2, KP), q0 = k0 / 2;
+    pack_a(trans_a, a, lda, i0, mc, k0, kc, kcp, ap);
+    for (std::size_t p = p0; p < p1; ++p) {
+        const std::uint32_t* bp = b.panel(p) + q0 * NR;
+        const std::size_t j0 = p * NR, nr = std::min(NR, b.n - j0);
+        for (std::size_t r0 = 0; r0 < mc; r0 += MR) {
+            float* cb = c + (i0 + r0) * ldc + j0;
+            const std::size_t mr = std::min(MR, mc - r0);
+            if (mr == MR && nr == NR && alpha == 1.f && (beta == 0.f || beta == 1.f)) {
+                // A whole block with C = C + A B or C = A B: straight into C.
+                block(kcp, ap + r0 * kcp, bp, cb, ldc, beta == 1.f);
+            } else {  // through the stack tile
+                block(kcp, ap + r0 * kcp, bp, ct, NR, false);
+                store_block(ct, alpha, beta, cb, ldc, mr, nr);
+            }
+        }
+    }
+}
+
+/// Work tiles [t_begin, t_end) of one bgemm_packed call on the tile unit (row_tiles of
+/// MC_AMX rows).
+NNLITE_AMX_TARGET inline void run_tiles(bool trans_a, std::size_t m, const float* a,
+                                        std::size_t lda, float alpha, const PackedB16& b,
+                                        float beta, float* c, std::size_t ldc,
+                                        std::size_t row_tiles, std::size_t t_begin,
+                                        std::size_t t_end) {
+    constexpr std::size_t NR = bf16::NR, MR = bf16::MR_AMX, MC = bf16::MC_AMX, KC = bf16::KC_AMX,
+                          NCB = bf16::NCB, KP = bf16::KP_TILE;
+    static_assert(MC % MR == 0 && (KC / 2) % KP == 0, "k-blocks start on a whole tile");
+    const std::size_t k = b.k;
+    std::vector<std::uint32_t>& apbuf = bf16_detail::a_buffer();
+    const std::size_t a_size =
+        round_up(std::min(MC, m), MR) * round_up((std::min(KC, k) + 1) / 2, KP);
+    if (apbuf.size() < a_size) apbuf.resize(a_size);
+    std::uint32_t* ap = apbuf.data();
+    alignas(64) float ct[MR * NR];
+    configure_tiles();
+    // Few k-blocks (the LSTM's projections, dX: k <= 4H): each work tile runs all of them
+    // while its C block (64 x 512 floats) stays in L2, instead of a pass over all of C per
+    // k-block. Many (dW, k = batch x steps): k-blocks outside, so each k-block's B slice
+    // (KC x 512) stays in L2 across the work tiles.
+    const bool k_inside = k <= bf16::KINNER * KC;
+    const std::size_t n_kb = (k + KC - 1) / KC;
+    for (std::size_t outer = 0; outer < (k_inside ? t_end - t_begin : n_kb); ++outer)
+        for (std::size_t inner = 0; inner < (k_inside ? n_kb : t_end - t_begin); ++inner) {
+            const std::size_t t = t_begin + (k_inside ? outer : inner);
+            const std::size_t k0 = (k_inside ? inner : outer) * KC;
+            const std::size_t col = t / row_tiles, i0 = (t % row_tiles) * MC;
+            const std::size_t p0 = col * NCB, p1 = std::min(b.panels(), p0 + NCB);
+            tile_kblock(trans_a, a, lda, alpha, b, k0 == 0 ? beta : 1.f, c, ldc, i0,
+                        std::min(MC, m - i0), p0, p1, k0, std::min(KC, k - k0), ap, ct);
+        }
+    release_tiles();
+}
+
+}  // namespace amx_detail
+#endif  // NNLITE_AMX_KERNELS
+
+namespace detail {
+inline std::atomic<bool>& bf16_amx_enabled() {
+    static std::atomic<bool> on{true};
+    return on;
+}
+}  // namespace detail
+
+/// Whether this CPU has AMX-BF16 and the operating system granted its tile state (asked
+/// once per process, on the first call); false in builds without the AMX kernels.
+inline bool amx_available() {
+#if NNLITE_AMX_KERNELS
+    static const bool ok =
+        cpu_isa::cpu_features().amx_bf16 && bf16_available() && amx_detail::request_tile_state();
+    return ok;
+#else
+    return false;
+#endif
+}
+
+/// Lets the bf16 kernels use AMX where it is available (the default) or not (then they run
+/// on VDPBF16PS); for tests and benchmarks that compare the two. Process-wide.
+inline void set_bf16_amx(bool enabled) {
+    detail::bf16_amx_enabled().store(enabled, std::memory_order_relaxed);
+}
+
+/// Whether the bf16 products run on AMX now.
+inline bool bf16_uses_amx() {
+    return detail::bf16_amx_enabled().load(std::memory_order_relaxed) && amx_available();
+}
+
+/// The instructions the bf16 products run on now, for reports.
+inline const char* bf16_kernel_name() {
+    return bf16_uses_amx() ? "AMX-BF16 tiles" : "AVX512-BF16 VDPBF16PS";
+}
 
 /// Packs op(B) (B^T when trans_b; row stride ldb as stored) as bf16 pairs into out.
 inline void pack_b16(bool trans_b, std::size_t k, std::size_t n, const float* b, std::size_t ldb,
@@ -360,12 +646,21 @@ inline void bgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
         return;
     }
 #if NNLITE_BF16_KERNELS
-    const std::size_t row_tiles = (m + bf16::MC - 1) / bf16::MC;
+    [[maybe_unused]] const bool amx = bf16_uses_amx();
+    const std::size_t mc_tile = amx ? bf16::MC_AMX : bf16::MC;
+    const std::size_t row_tiles = (m + mc_tile - 1) / mc_tile;
     const std::size_t col_tiles = (b.panels() + bf16::NCB - 1) / bf16::NCB;
     const std::size_t tiles = row_tiles * col_tiles;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     detail::run_work(tiles, threads, flops, [&](std::size_t t_begin, std::size_t t_end) {
+#if NNLITE_AMX_KERNELS
+        if (amx) {
+            amx_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc, row_tiles, t_begin,
+                                  t_end);
+            return;
+        }
+#endif
         bf16_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc, row_tiles, t_begin,
                                t_end);
     });
