@@ -330,10 +330,9 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
         2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
 #if NNLITE_AMX_KERNELS
     if (cpu_gemm::bf16_uses_amx()) {
-        constexpr std::size_t MRA = cpu_gemm::bf16::MR_AMX;
         const std::size_t kcp = w.stride_pairs();
-        if (abuf.size() < (rows + MRA - 1) / MRA * MRA * kcp)
-            abuf.resize((rows + MRA - 1) / MRA * MRA * kcp);
+        const std::size_t a_size = cpu_gemm::round_up(rows, cpu_gemm::bf16::MR_AMX) * kcp;
+        if (abuf.size() < a_size) abuf.resize(a_size);
         cpu_gemm::amx_detail::pack_a(false, h_prev, ldh, 0, rows, 0, K, kcp, abuf.data());
         const std::uint32_t* ap = abuf.data();
         cpu_gemm::detail::run_work(panels, threads, flops,

@@ -162,6 +162,11 @@ inline void require_bf16() {
     if (!bf16_available()) require_bf16(cpu_isa::cpu_features());
 }
 
+/// x rounded up to a multiple of `to`.
+inline std::size_t round_up(std::size_t x, std::size_t to) {
+    return (x + to - 1) / to * to;
+}
+
 /// op(B) [k, n] packed as bf16 k-pairs in NR-column panels (see the file comment).
 struct PackedB16 {
     std::vector<std::uint32_t> data;
@@ -169,9 +174,7 @@ struct PackedB16 {
     std::size_t pairs() const { return (k + 1) / 2; }
     /// Pairs stored per panel: pairs() rounded up to whole AMX tiles (KP_TILE pairs), the
     /// rows past pairs() zero.
-    std::size_t stride_pairs() const {
-        return (pairs() + bf16::KP_TILE - 1) / bf16::KP_TILE * bf16::KP_TILE;
-    }
+    std::size_t stride_pairs() const { return round_up(pairs(), bf16::KP_TILE); }
     std::size_t panels() const { return (n + bf16::NR - 1) / bf16::NR; }
     const std::uint32_t* panel(std::size_t p) const {
         return data.data() + p * stride_pairs() * bf16::NR;
@@ -421,10 +424,6 @@ NNLITE_AMX_TARGET inline void release_tiles() {
     _tile_release();
 }
 
-inline std::size_t round_up(std::size_t x, std::size_t to) {
-    return (x + to - 1) / to * to;
-}
-
 /// Packs rows [i0, i0 + mc) x k-range [k0, k0 + kc) of op(A) row by row as bf16 pairs:
 /// ap[r * kcp + q], zero for q in [(kc + 1) / 2, kcp) and in rows [mc, round_up(mc, MR_AMX)).
 NNLITE_AMX_TARGET inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0,
@@ -511,7 +510,7 @@ NNLITE_AMX_TARGET inline void store_block(const float* ct, float alpha, float be
     for (std::size_t r = 0; r < mr; ++r)
         for (std::size_t j = 0; j < nr; j += 16) {
             const std::size_t w = std::min<std::size_t>(16, nr - j);
-            const auto mask = static_cast<__mmask16>(w == 16 ? 0xffffu : (1u << w) - 1u);
+            const auto mask = static_cast<__mmask16>((1u << w) - 1u);
             float* p = c + r * ldc + j;
             __m512 y = _mm512_mul_ps(_mm512_load_ps(ct + r * NR + j), va);
             if (beta != 0.f) y = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, p), vb, y);
