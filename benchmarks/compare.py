@@ -5,7 +5,7 @@ Usage (PyTorch from Debian's python3-torch, hence /usr/bin/python3; oneDNN from
 libdnnl-dev: benchmarks/install-bench-deps.sh installs both, neither is required):
     /usr/bin/python3 benchmarks/compare.py --build build [--threads 2] [--steps 3]
         [--configs seed,cpu,uni1] [--lengths fixed,imdb] [--rounds 1] [--markdown]
-        [--no-onednn] [--no-pytorch] [--bf16]
+        [--no-onednn] [--no-pytorch] [--bf16] [--fp16]
 (benchmarks/compare_pytorch.py is the same script under its old name.)
 
 It first prints the machine: CPU model and vector flags (/proc/cpuinfo), the OpenBLAS
@@ -23,7 +23,9 @@ and prints one table with the nnlite/oneDNN and nnlite/PyTorch ratios of each fi
 --compute bf16 (LSTM GEMMs with bf16 inputs, fp32 accumulation; needs AVX512-BF16) in the
 same rotation, adding the columns nnlite-bf16, bf16/fp32 (nnlite-bf16 / nnlite) and
 bf16/oneDNN (nnlite-bf16 / oneDNN f32); the bf16 products run on AMX where the CPU has
-AMX-BF16 (the machine line names the bf16 kernel). The model, the batches
+AMX-BF16 (the machine line names the bf16 kernel). --fp16 does the same with --compute fp16
+(scaled fp16 inputs, fp16 sums over blocks of up to 256 products, fp32 across them; needs
+AVX512-FP16): columns nnlite-fp16, fp16/fp32 and fp16/oneDNN. The model, the batches
 (lengths from benchmarks/imdb_lengths.txt by the same splitmix64 draw), the step
 definition and the FLOP formula are the same on both sides; see lstm_benchmark.cpp.
 With --rounds R > 1 the pairs are repeated and the per-figure median is reported.
@@ -313,6 +315,8 @@ def main():
     ap.add_argument("--no-pytorch", action="store_true", help="skip the PyTorch worker")
     ap.add_argument("--bf16", action="store_true",
                     help="also run nnlite with --compute bf16 (column nnlite-bf16; CPU only)")
+    ap.add_argument("--fp16", action="store_true",
+                    help="also run nnlite with --compute fp16 (column nnlite-fp16; CPU only)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--config", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -351,6 +355,8 @@ def main():
                 order = [("nnlite", nn_cmd)]
                 if args.bf16 and args.device == "cpu":  # the CUDA backend runs fp32 only
                     order.append(("nnlite-bf16", nn_cmd + ["--compute", "bf16", "--no-sgemm"]))
+                if args.fp16 and args.device == "cpu":
+                    order.append(("nnlite-fp16", nn_cmd + ["--compute", "fp16", "--no-sgemm"]))
                 if use_onednn:
                     order.append(("onednn", [onednn_exe, "--json", "--lengths-file",
                                              args.lengths_file] + common))
@@ -398,6 +404,8 @@ def main():
             "nnlite/PyTorch"]
     if args.bf16:
         head += ["nnlite-bf16", "bf16/fp32", "bf16/oneDNN"]
+    if args.fp16:
+        head += ["nnlite-fp16", "fp16/fp32", "fp16/oneDNN"]
     rows = []
 
     def med(by, impl, key):
@@ -422,6 +430,9 @@ def main():
             if args.bf16:
                 b = med(by, "nnlite-bf16", key)
                 row += ["n/a" if b is None else "%.2f" % b, ratio(b, a, higher), ratio(b, o, higher)]
+            if args.fp16:
+                h = med(by, "nnlite-fp16", key)
+                row += ["n/a" if h is None else "%.2f" % h, ratio(h, a, higher), ratio(h, o, higher)]
             rows.append(row)
     if args.markdown:
         print("| " + " | ".join(head) + " |")

@@ -2,13 +2,15 @@
 //
 //   lstm_benchmark --config seed|cpu|uni1 --lengths fixed|imdb [--steps N] [--threads N]
 //                  [--warmup N] [--lengths-file PATH] [--no-sgemm] [--json] [--device cpu|cuda]
-//                  [--compute fp32|bf16] [--no-amx]
+//                  [--compute fp32|bf16|fp16] [--no-amx]
 //
 // --compute bf16 builds the LSTM with LSTMOptions::compute(ComputeType::bf16): every LSTM
 // GEMM with bf16 inputs and fp32 accumulation (CPUs with AVX512-BF16; elsewhere the
 // program stops with the library's error). The FLOP count is the same either way. The bf16
 // products run on AMX tiles where the CPU has AMX-BF16, else on VDPBF16PS; --no-amx keeps
-// them on VDPBF16PS (cpu_gemm::set_bf16_amx(false)) to compare the two.
+// them on VDPBF16PS (cpu_gemm::set_bf16_amx(false)) to compare the two. --compute fp16 runs
+// them on AVX512-FP16 (ComputeType::fp16: scaled fp16 inputs, fp16 sums over blocks of up to
+// 256 products, fp32 across them).
 //
 // lstm_benchmark_cuda (lstm_benchmark_cuda.cu, built with NNLITE_WITH_CUDA=ON) is the same
 // program with the CUDA backend compiled in: --device cuda runs the model on the GPU, and
@@ -279,7 +281,7 @@ Args parse(int argc, char** argv) {
                 "usage: lstm_benchmark --config seed|cpu|uni1 --lengths fixed|imdb [--steps N]\n"
                 "       [--warmup N] [--threads N] [--lengths-file PATH] [--train-only]\n"
                 "       [--infer-only] [--no-sgemm] [--json] [--device cpu|cuda]\n"
-                "       [--compute fp32|bf16] [--no-amx]\n");
+                "       [--compute fp32|bf16|fp16] [--no-amx]\n");
             std::exit(0);
         } else {
             throw std::runtime_error("unknown argument " + k + " (see --help)");
@@ -399,7 +401,12 @@ void run(const Args& args, const Config& cfg, int threads, double sgemm, double 
             args.device.c_str(), cfg.name.c_str(), cfg.vocab, cfg.emb, cfg.hidden, cfg.layers,
             cfg.layers > 1 ? "s" : "", cfg.bidirectional ? "bidirectional" : "unidirectional",
             cfg.batch, args.lengths.c_str(), tokens_per_batch, threads, threads > 1 ? "s" : "");
-        if (args.compute == nnlite::ComputeType::bf16)
+        if (args.compute == nnlite::ComputeType::fp16)
+            std::printf(
+                "  OpenBLAS core %s; LSTM GEMMs: nnlite's fp16 kernel (AVX512-FP16, fp16 sums "
+                "of up to 256 products, fp32 across them)\n",
+                nnlite::blas::core_name().c_str());
+        else if (args.compute == nnlite::ComputeType::bf16)
             std::printf(
                 "  OpenBLAS core %s; LSTM GEMMs: nnlite's bf16 kernel (%s, fp32 "
                 "accumulation)\n",

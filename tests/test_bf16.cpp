@@ -1,8 +1,9 @@
-// ComputeType::bf16 where it can run or not: the parsing of the type, the refusal messages
-// (through the seams that take CpuFeatures, so they are checked on any machine), the
-// backends that do not offer it, and the scalar rounding reference. Runs everywhere; the
-// kernels themselves are tested by bf16_kernels.cpp (test_bf16_kernels, skipped with exit
-// code 77 on a CPU without AVX512-BF16).
+// ComputeType::bf16 and fp16 where they can run or not: the parsing of the type, the
+// refusal messages (through the seams that take CpuFeatures, so they are checked on any
+// machine), the backends that do not offer them, and the scalar rounding references. Runs
+// everywhere; the kernels themselves are tested by bf16_kernels.cpp and fp16_kernels.cpp
+// (test_bf16_kernels / test_fp16_kernels, skipped with exit code 77 on a CPU without
+// AVX512-BF16 / AVX512-FP16).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <nnlite/backend/cpu/gemm/bgemm.hpp>
+#include <nnlite/backend/cpu/gemm/hgemm.hpp>
 #include <nnlite/backend/cpu/isa.hpp>
 #include <nnlite/core/dtype.hpp>
 #include <nnlite/nn/lstm.hpp>
@@ -48,9 +50,12 @@ TEST_CASE("ComputeType: names and parsing") {
     CHECK(std::string(nnlite::to_string(ComputeType::fp32)) == "fp32");
     CHECK(std::string(nnlite::to_string(ComputeType::bf16)) == "bf16");
     CHECK(nnlite::parse_compute_type("fp32") == ComputeType::fp32);
+    CHECK(std::string(nnlite::to_string(ComputeType::fp16)) == "fp16");
     CHECK(nnlite::parse_compute_type("bf16") == ComputeType::bf16);
-    CHECK_THROWS_WITH_AS(nnlite::parse_compute_type("fp16"),
-                         "compute type must be fp32 or bf16, got 'fp16'", nnlite::ValueError);
+    CHECK(nnlite::parse_compute_type("fp16") == ComputeType::fp16);
+    CHECK_THROWS_WITH_AS(nnlite::parse_compute_type("fp8"),
+                         "compute type must be fp32, bf16 or fp16, got 'fp8'", nnlite::ValueError);
+    CHECK_THROWS_AS(nnlite::parse_compute_type("FP16"), nnlite::ValueError);
     CHECK(nnlite::nn::LSTMOptions(3, 4).compute() == ComputeType::fp32);
     CHECK(nnlite::nn::LSTMOptions(3, 4).compute(ComputeType::bf16).compute() == ComputeType::bf16);
 }
@@ -85,6 +90,79 @@ TEST_CASE("bf16 refusal names the missing CPU feature (seam: any CpuFeatures)") 
     isa::CpuFeatures amx = avx512_without_bf16();
     amx.amx_bf16 = true;
     CHECK(!gemm::bf16_unavailable(amx).empty());
+}
+
+TEST_CASE("fp16 refusal names the missing CPU feature (seam: any CpuFeatures)") {
+    isa::CpuFeatures zen4 = avx512_with_bf16();  // AVX-512 with BF16, without FP16
+    isa::CpuFeatures spr = zen4;
+    spr.avx512_fp16 = true;
+#if NNLITE_FP16_KERNELS
+    CHECK(gemm::fp16_unavailable(zen4) ==
+          "compute type fp16 needs a CPU with AVX512-FP16 (avx512_fp16 in /proc/cpuinfo, with "
+          "avx512f avx512bw avx512vl avx512dq: Intel Xeon from Sapphire Rapids on); this CPU "
+          "lacks avx512_fp16 (it has avx512f avx512bw avx512vl avx512dq); use compute type "
+          "fp32 or bf16");
+    CHECK_THROWS_WITH_AS(gemm::require_fp16(zen4), gemm::fp16_unavailable(zen4).c_str(),
+                         nnlite::Error);
+    const std::string none = gemm::fp16_unavailable(isa::CpuFeatures{});
+    CHECK(none.find("lacks avx512f avx512bw avx512vl avx512dq avx512_fp16 (it has none of "
+                    "them); use compute type fp32") != std::string::npos);
+    CHECK(none.find("or bf16") == std::string::npos);  // not offered without AVX512-BF16
+    CHECK(gemm::fp16_unavailable(spr).empty());
+    CHECK_NOTHROW(gemm::require_fp16(spr));
+#else
+    CHECK(gemm::fp16_unavailable(spr).find("this build does not have") != std::string::npos);
+    CHECK_THROWS_AS(gemm::require_fp16(spr), nnlite::Error);
+#endif
+    using K = nnlite::lstm_kernels<nnlite::cpu>;
+    CHECK(K::compute_unavailable<float>(ComputeType::fp16, zen4) == gemm::fp16_unavailable(zen4));
+    CHECK(K::compute_unavailable<double>(ComputeType::fp16, spr) ==
+          "compute type fp16 applies to float tensors only (the GEMM inputs are rounded from "
+          "float)");
+    const bool here = gemm::fp16_unavailable(isa::cpu_features()).empty();
+    CHECK(gemm::fp16_available() == here);
+    CHECK(nnlite::ops::lstm_compute_unavailable<float, nnlite::cpu>(ComputeType::fp16).empty() ==
+          here);
+    CHECK(nnlite::ops::lstm_compute_unavailable<float, fp32_only_backend>(ComputeType::fp16) ==
+          "compute type fp16 is not offered by nnlite's test backend (it runs the LSTM in fp32 "
+          "only); use compute type fp32");
+    const auto make = [] {
+        nnlite::nn::LSTM<float> lstm(nnlite::nn::LSTMOptions(3, 4).compute(ComputeType::fp16));
+    };
+    if (here) {
+        CHECK_NOTHROW(make());
+    } else {
+        CHECK_THROWS_WITH_AS(make(),
+                             ("lstm: " + gemm::fp16_unavailable(isa::cpu_features())).c_str(),
+                             nnlite::Error);
+    }
+}
+
+TEST_CASE("fp16 rounding reference: nearest even, subnormals, overflow to infinity") {
+    CHECK(gemm::fp16_bits(1.0f) == 0x3c00);
+    CHECK(gemm::fp16_bits(-2.0f) == 0xc000);
+    CHECK(gemm::fp16_bits(65504.f) == 0x7bff);
+    CHECK(gemm::fp16_bits(65520.f) == 0x7c00);  // halfway to 2^16: to even = infinity
+    CHECK(gemm::fp16_bits(65519.f) == 0x7bff);
+    CHECK(gemm::fp16_bits(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);  // tie: to even
+    CHECK(gemm::fp16_bits(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3c02);
+    CHECK(gemm::fp16_bits(std::ldexp(1.0f, -24)) == 0x0001);  // smallest subnormal
+    CHECK(gemm::fp16_bits(std::ldexp(1.0f, -25)) == 0x0000);  // tie: to even (zero)
+    CHECK(gemm::fp16_bits(std::ldexp(3.0f, -26)) == 0x0001);
+    CHECK(gemm::fp16_bits(std::ldexp(1.0f, -14)) == 0x0400);  // smallest normal
+    CHECK(std::isnan(gemm::fp16_round(std::numeric_limits<float>::quiet_NaN())));
+    CHECK(gemm::fp16_round(-std::numeric_limits<float>::infinity()) ==
+          -std::numeric_limits<float>::infinity());
+    for (float x : {0.1f, 1.2345f, -3.14159f, 6.1e-5f, 6.5e4f}) {
+        CAPTURE(x);
+        CHECK(std::abs(gemm::fp16_round(x) - x) <= std::ldexp(std::abs(x), -11));
+    }
+    // every fp16 value converts back to itself
+    for (std::uint32_t h = 0; h < 0x7c00u; ++h) {
+        const auto b = static_cast<std::uint16_t>(h);
+        REQUIRE(gemm::fp16_bits(gemm::fp16_to_float(b)) == b);
+        REQUIRE(gemm::fp16_bits(-gemm::fp16_to_float(b)) == (b | 0x8000u));
+    }
 }
 
 TEST_CASE("the CPU backend's verdict for the LSTM goes through the same seam") {

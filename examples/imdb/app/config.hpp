@@ -74,7 +74,7 @@ struct Pooling {
     X(std::int64_t, plateau_patience, 0)                                                       \
     X(std::int64_t, skip_nonfinite, 0)     /* non-finite steps skipped; 0 = stop at the first */\
     X(std::uint64_t, seed, 42)                                                                 \
-    X(nnlite::ComputeType, compute, nnlite::ComputeType::fp32)  /* LSTM GEMMs; bf16: docs/imdb.md */
+    X(nnlite::ComputeType, compute, nnlite::ComputeType::fp32)  /* LSTM GEMMs; bf16, fp16: docs/imdb.md */
 // clang-format on
 
 /// Upper bounds of the sizes config.json decides (Config::validate): far beyond any useful

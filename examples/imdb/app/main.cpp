@@ -2,7 +2,7 @@
 // sentiment classifier on the IMDB movie-review dataset.
 //
 //   imdb_example train    [--preset cpu|seed|best] [--data PATH] [--out RUN_DIR] [--resume]
-//                         [--compute fp32|bf16] ...
+//                         [--compute fp32|bf16|fp16] ...
 //   imdb_example evaluate --model RUN_DIR [--data PATH]
 //   imdb_example predict  --model RUN_DIR "text" | --file F | --file -   [--json] [--explain]
 //   imdb_example serve    --model RUN_DIR [--port 8080]
@@ -72,9 +72,11 @@ int main(int argc, char** argv) {
                   "skip up to N training steps whose loss or gradient norm is not finite (no "
                   "update, a warning each) before stopping; default 0: stop at the first");
     t->add_option("--compute", compute,
-                  "LSTM matrix products in fp32 (default) or bf16 (bf16 inputs, fp32 "
-                  "accumulation; CPUs with AVX512-BF16); saved in config.json")
-        ->check(CLI::IsMember({"fp32", "bf16"}));
+                  "LSTM matrix products in fp32 (default), bf16 (bf16 inputs, fp32 "
+                  "accumulation; CPUs with AVX512-BF16) or fp16 (scaled fp16 inputs, fp16 sums "
+                  "of up to 256 products added in fp32; CPUs with AVX512-FP16); saved in "
+                  "config.json")
+        ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
     add_device(t);
 
     // ---- evaluate ----

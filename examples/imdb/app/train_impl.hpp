@@ -225,7 +225,7 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
         }
     }
     cfg.validate();
-    // --compute bf16 where this device or CPU cannot run it: stop before any data is read.
+    // --compute bf16/fp16 where this device or CPU cannot run it: stop before any data is read.
     const std::string compute_problem =
         nnlite::ops::lstm_compute_unavailable<float, B>(cfg.compute);
     check<nnlite::Error>(compute_problem.empty(), "--compute ", nnlite::to_string(cfg.compute),
@@ -334,7 +334,9 @@ int train_on(const TrainArgs& args, const std::string& device, const Ranks& rank
             model.parameter_count(), data.vocabulary.size(), cfg.embedding_dim,
             cfg.bidirectional ? "bidirectional " : "", cfg.num_layers, cfg.hidden_size,
             cfg.pooling.to_string().c_str(),
-            cfg.compute == nnlite::ComputeType::bf16 ? ", LSTM GEMMs in bf16" : "");
+            cfg.compute == nnlite::ComputeType::fp32
+                ? ""
+                : (std::string(", LSTM GEMMs in ") + nnlite::to_string(cfg.compute)).c_str());
 
     // ---- epochs ----------------------------------------------------------------------
     const auto seq = sequence_options(cfg);

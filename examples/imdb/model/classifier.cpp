@@ -135,9 +135,9 @@ Classifier Classifier::load(const std::string& run_dir, nnlite::Device device) {
     check_weight_shapes(nnlite::io::SafetensorsFile::open(model_path), c.config,
                         c.vocabulary.size(), config_path);
     const auto weights = nnlite::io::load<float>(model_path);
-    // A run trained with --compute bf16 runs in bf16 where the device offers it (evaluate
-    // then reproduces the numbers training reported); elsewhere in fp32, which its weights
-    // are (bf16 only rounds the matrix products' inputs), with one line on stderr.
+    // A run trained with --compute bf16 (fp16) runs in bf16 (fp16) where the device offers
+    // it (evaluate then reproduces the numbers training reported); elsewhere in fp32, which
+    // its weights are (both only round the matrix products' inputs), with one line on stderr.
     if (c.config.compute != nnlite::ComputeType::fp32) {
         std::string why;
         nnlite::dispatch(device, [&](auto backend) {

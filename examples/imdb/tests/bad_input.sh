@@ -73,25 +73,28 @@ expect_error model_config_enum "key 'optimizer': optimizer must be adam or adamw
 copy_model bad_pooling && sed -i 's/"pooling": "[a-z+]*"/"pooling": "last+avg"/' "$cases/bad_pooling/config.json"
 expect_error model_config_pooling "key 'pooling': pooling: unknown part 'avg'" predict --model "$cases/bad_pooling" "good"
 copy_model bad_compute && sed -i 's/"compute": "[a-z0-9]*"/"compute": "fp8"/' "$cases/bad_compute/config.json"
-expect_error model_config_compute "key 'compute': compute type must be fp32 or bf16, got 'fp8'" predict --model "$cases/bad_compute" "good"
-# A run trained with --compute bf16 predicts everywhere: in bf16 on a CPU with AVX512-BF16,
-# elsewhere in fp32 after one note on stderr.
-copy_model bf16_run && sed -i 's/"compute": "[a-z0-9]*"/"compute": "bf16"/' "$cases/bf16_run/config.json"
-run bf16_predict predict --model "$cases/bf16_run" "a great film"
-((rc == 0)) || { show bf16_predict >&2; fail "predict on a bf16 run failed"; }
-if grep -qw avx512_bf16 /proc/cpuinfo; then
-    grep -q "^note:" "$WORK/bf16_predict.err" && fail "a bf16 run fell back to fp32 on an AVX512-BF16 CPU"
-    pass "a bf16 run predicts in bf16 on this AVX512-BF16 CPU"
-else
-    grep -q "^note: .*running it in fp32" "$WORK/bf16_predict.err" || fail "no fp32 fallback note"
-    pass "a bf16 run predicts in fp32 on this CPU without AVX512-BF16, with a note"
-    expect_error train_bf16_cpu "--compute bf16: compute type bf16 needs a CPU with AVX512-BF16" \
-        train --compute bf16 --data "$SYNTH_DATA" --out "$cases/run_bf16"
-    [[ -e $cases/run_bf16 ]] && fail "train --compute bf16 on a CPU without it created its run directory"
-fi
-run bad_compute_flag train --compute fp16 --data "$SYNTH_DATA" --out "$cases/run_fp16"
-((rc != 0)) && grep -q "fp16" "$WORK/bad_compute_flag.err" || fail "unknown --compute accepted or not named"
-[[ -e $cases/run_fp16 ]] && fail "train --compute fp16 created its run directory"
+expect_error model_config_compute "key 'compute': compute type must be fp32, bf16 or fp16, got 'fp8'" predict --model "$cases/bad_compute" "good"
+# A run trained with --compute bf16 (fp16) predicts everywhere: in bf16 (fp16) on a CPU with
+# AVX512-BF16 (AVX512-FP16), elsewhere in fp32 after one note on stderr.
+for ct in bf16 fp16; do
+    flag=avx512_$ct feature=AVX512-${ct^^}
+    copy_model ${ct}_run && sed -i "s/\"compute\": \"[a-z0-9]*\"/\"compute\": \"$ct\"/" "$cases/${ct}_run/config.json"
+    run ${ct}_predict predict --model "$cases/${ct}_run" "a great film"
+    ((rc == 0)) || { show ${ct}_predict >&2; fail "predict on a $ct run failed"; }
+    if grep -qw $flag /proc/cpuinfo; then
+        grep -q "^note:" "$WORK/${ct}_predict.err" && fail "a $ct run fell back to fp32 on an $feature CPU"
+        pass "a $ct run predicts in $ct on this $feature CPU"
+    else
+        grep -q "^note: .*running it in fp32" "$WORK/${ct}_predict.err" || fail "no fp32 fallback note ($ct)"
+        pass "a $ct run predicts in fp32 on this CPU without $feature, with a note"
+        expect_error train_${ct}_cpu "--compute $ct: compute type $ct needs a CPU with $feature" \
+            train --compute $ct --data "$SYNTH_DATA" --out "$cases/run_$ct"
+        [[ -e $cases/run_$ct ]] && fail "train --compute $ct on a CPU without it created its run directory"
+    fi
+done
+run bad_compute_flag train --compute fp8 --data "$SYNTH_DATA" --out "$cases/run_fp8"
+((rc != 0)) && grep -q "fp8" "$WORK/bad_compute_flag.err" || fail "unknown --compute accepted or not named"
+[[ -e $cases/run_fp8 ]] && fail "train --compute fp8 created its run directory"
 pass "unknown --compute rejected: $(head -n 1 "$WORK/bad_compute_flag.err")"
 # Weights from another preset: the config says the seed preset's shapes.
 copy_model other_preset

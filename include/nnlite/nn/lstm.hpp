@@ -23,9 +23,10 @@
 // U(-1/sqrt(H), 1/sqrt(H)) like PyTorch.
 //
 // compute(ComputeType::bf16) runs every GEMM of the stack (forward and backward) with bf16
-// inputs and fp32 accumulation; parameters, gradients, optimizer state and the gate math
-// stay fp32 (docs/lstm.md: tolerances, CPU requirement). A backend or CPU that cannot run
-// it is an nnlite::Error from the constructor.
+// inputs and fp32 accumulation, compute(ComputeType::fp16) with scaled fp16 inputs (fp16
+// sums over blocks, fp32 across them; CPUs with AVX512-FP16); parameters, gradients, optimizer
+// state and the gate math stay fp32 (docs/lstm.md: tolerances, CPU requirement). A backend or CPU
+// that cannot run it is an nnlite::Error from the constructor.
 #pragma once
 
 #include <cmath>

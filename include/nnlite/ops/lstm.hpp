@@ -24,8 +24,10 @@
 //   recurrent gradient; then dX = dG·W_ih, dW_ih = dG^T·X, dW_hh = dG^T·H_prev as single
 //   GEMMs over all N rows, and db_ih = db_hh = column sums of dG.
 // - Compute type (the last argument, default fp32): with ComputeType::bf16 every one of
-//   those GEMMs reads its two inputs rounded to bfloat16 and accumulates in fp32; the gate
-//   math, cell state, saved activations and all gradients stay fp32. Backends say whether
+//   those GEMMs reads its two inputs rounded to bfloat16 and accumulates in fp32; with
+//   ComputeType::fp16 it reads them scaled by powers of two and rounded to fp16, sums in
+//   fp16 over blocks and in fp32 across them; the gate math, cell state, saved activations
+//   and all gradients stay fp32. Backends say whether
 //   they offer a type (lstm_kernels<B>::compute_unavailable<T>; one without it runs fp32
 //   only); an unavailable type is an nnlite::Error naming why, before anything runs.
 #pragma once

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <string>
 
 #include "nnlite/core/error.hpp"
@@ -80,6 +81,27 @@ inline CpuFeatures read_cpu_features() {
 inline const CpuFeatures& cpu_features() {
     static const CpuFeatures f = detail::read_cpu_features();
     return f;
+}
+
+/// One CPU feature a kernel needs: whether the CPU has it, and its /proc/cpuinfo name.
+struct FeatureNeed {
+    bool have;
+    const char* flag;
+};
+
+/// "lacks a b (it has c d)" (or "... (it has none of them)") for the needs the CPU lacks;
+/// empty when it has them all: the middle of the refusal messages of the bf16 and fp16
+/// kernels.
+inline std::string lacking_features(std::initializer_list<FeatureNeed> needs) {
+    std::string has, lacks;
+    for (const auto& n : needs) {
+        std::string& list = n.have ? has : lacks;
+        if (!list.empty()) list += ' ';
+        list += n.flag;
+    }
+    if (lacks.empty()) return {};
+    return "lacks " + lacks +
+           (has.empty() ? std::string(" (it has none of them)") : " (it has " + has + ")");
 }
 
 /// The vector ISA of nnlite's own kernels, fixed at compile time by the user's flags.

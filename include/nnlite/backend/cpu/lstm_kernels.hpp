@@ -35,6 +35,7 @@
 #include "nnlite/backend/backend.hpp"
 #include "nnlite/backend/cpu/blas.hpp"
 #include "nnlite/backend/cpu/gemm/bgemm.hpp"
+#include "nnlite/backend/cpu/gemm/hgemm.hpp"
 #include "nnlite/backend/cpu/gemm/sgemm.hpp"
 #include "nnlite/backend/cpu/isa.hpp"
 #include "nnlite/backend/cpu/kernels.hpp"
@@ -95,7 +96,8 @@ struct lstm_kernels<cpu> {
         if (!std::is_same_v<T, float>)
             return std::string("compute type ") + to_string(c) +
                    " applies to float tensors only (the GEMM inputs are rounded from float)";
-        return cpu_gemm::bf16_unavailable(f);
+        return c == ComputeType::fp16 ? cpu_gemm::fp16_unavailable(f)
+                                      : cpu_gemm::bf16_unavailable(f);
     }
 
     /// Forward gate math for `rows` rows. `gates` [rows, 4H] holds pre-activations on entry
@@ -225,6 +227,8 @@ struct lstm_kernels<cpu> {
         cpu_gemm::PackedB packed;
         bool bf16 = false;  // ComputeType::bf16: packed16 holds op(W) as bf16 pairs
         cpu_gemm::PackedB16 packed16;
+        bool fp16 = false;  // ComputeType::fp16: packedh holds op(W) as scaled fp16 pairs
+        cpu_gemm::PackedH packedh;
     };
 
     /// Packs op(W) (W^T when trans; W's row stride ldw) for gemm_packed.
@@ -242,6 +246,9 @@ struct lstm_kernels<cpu> {
             if (compute == ComputeType::bf16) {
                 cpu_gemm::pack_b16(trans, k, n, w, ldw, p.packed16);
                 p.bf16 = true;
+            } else if (compute == ComputeType::fp16) {
+                cpu_gemm::pack_bh(trans, k, n, w, ldw, p.packedh);
+                p.fp16 = true;
             } else if (cpu_lstm::use_own_sgemm()) {
                 cpu_gemm::pack_b(trans, k, n, w, ldw, p.packed);
                 p.own = true;
@@ -257,6 +264,11 @@ struct lstm_kernels<cpu> {
         if constexpr (std::is_same_v<T, float>) {
             if (w.bf16) {
                 cpu_gemm::bgemm_packed(false, m, a, lda, alpha, w.packed16, beta, c, ldc,
+                                       cpu_lstm::gemm_threads());
+                return;
+            }
+            if (w.fp16) {
+                cpu_gemm::hgemm_packed(false, m, a, lda, alpha, w.packedh, beta, c, ldc,
                                        cpu_lstm::gemm_threads());
                 return;
             }
@@ -279,6 +291,8 @@ struct lstm_kernels<cpu> {
         cpu_gemm::PackedB interleaved;
         bool bf16 = false;  // ComputeType::bf16: interleaved16 (lstm_step.hpp's bf16 step)
         cpu_gemm::PackedB16 interleaved16;
+        bool fp16 = false;  // ComputeType::fp16: interleavedh (lstm_step.hpp's fp16 step)
+        cpu_gemm::PackedH interleavedh;
     };
 
     template <class T>
@@ -290,6 +304,11 @@ struct lstm_kernels<cpu> {
             if (compute == ComputeType::bf16) {
                 cpu_lstm::pack_gates_bf16(w_hh, hidden, g.interleaved16);
                 g.bf16 = true;
+                return g;
+            }
+            if (compute == ComputeType::fp16) {
+                cpu_lstm::pack_gates_fp16(w_hh, hidden, g.interleavedh);
+                g.fp16 = true;
                 return g;
             }
             if (cpu_lstm::use_own_sgemm()) {
@@ -316,6 +335,11 @@ struct lstm_kernels<cpu> {
                                             c_prev, c_out, h_out, cpu_lstm::gemm_threads(), bias);
                 return;
             }
+            if (w.fp16) {
+                cpu_lstm::step_forward_fp16(rows, h_prev, ldh, w.interleavedh, w.hidden, gates,
+                                            c_prev, c_out, h_out, cpu_lstm::gemm_threads(), bias);
+                return;
+            }
             if (w.fused) {
                 cpu_lstm::step_forward(rows, h_prev, ldh, w.interleaved, w.hidden, gates, c_prev,
                                        c_out, h_out, cpu_lstm::gemm_threads(), bias);
@@ -332,7 +356,8 @@ struct lstm_kernels<cpu> {
 
     /// C[m, n] = alpha · op(A) · op(B) + beta · C with explicit row strides (k == 0 scales C
     /// by beta: the own kernels and blas::gemm all handle it). Float goes to the bf16 kernel
-    /// under ComputeType::bf16, else to the own kernel when cpu_lstm::use_own_sgemm() says so.
+    /// under ComputeType::bf16, to the fp16 kernel under ComputeType::fp16, else to the own
+    /// kernel when cpu_lstm::use_own_sgemm() says so.
     template <class T>
     static void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                      T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta,
@@ -341,6 +366,11 @@ struct lstm_kernels<cpu> {
         if constexpr (std::is_same_v<T, float>) {
             if (compute == ComputeType::bf16) {
                 cpu_gemm::bgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                cpu_lstm::gemm_threads());
+                return;
+            }
+            if (compute == ComputeType::fp16) {
+                cpu_gemm::hgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                                 cpu_lstm::gemm_threads());
                 return;
             }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "nnlite/backend/cpu/gemm/bgemm.hpp"
+#include "nnlite/backend/cpu/gemm/hgemm.hpp"
 #include "nnlite/backend/cpu/gemm/sgemm.hpp"
 #include "nnlite/backend/cpu/simd_math.hpp"
 #include "nnlite/backend/cpu/vec_math.hpp"
@@ -173,6 +174,12 @@ inline std::vector<float>& step_a_buffer() {
     return buf;
 }
 
+/// The bf16 and fp16 steps' packed h_prev (pairs), per thread.
+inline std::vector<std::uint32_t>& step_pair_buffer() {
+    thread_local std::vector<std::uint32_t> buf;
+    return buf;
+}
+
 }  // namespace detail
 
 /// One fused forward step for `rows` rows (see the file comment). `gates` [rows, 4H] holds
@@ -294,11 +301,6 @@ NNLITE_AMX_TARGET inline void step_panels_amx(std::size_t p_begin, std::size_t p
 }
 #endif
 
-inline std::vector<std::uint32_t>& step_a_buffer_bf16() {
-    thread_local std::vector<std::uint32_t> buf;
-    return buf;
-}
-
 }  // namespace detail
 #endif  // NNLITE_BF16_KERNELS
 
@@ -325,7 +327,7 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
     constexpr std::size_t MR = cpu_gemm::bf16::MR;
     const std::size_t H = hidden, K = w.k, panels = w.panels();
     // h_prev rounded and packed once for every W panel.
-    std::vector<std::uint32_t>& abuf = detail::step_a_buffer_bf16();
+    std::vector<std::uint32_t>& abuf = detail::step_pair_buffer();
     const double flops =
         2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
 #if NNLITE_AMX_KERNELS
@@ -351,6 +353,111 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
         detail::step_panels_bf16(p_begin, p_end, rows, ap, w, H, bias, gates, c_prev, c_out, h_out);
     };
     cpu_gemm::detail::run_work(panels, threads, flops, run_panels);
+#else
+    (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,
+        (void)h_out, (void)threads, (void)bias;
+#endif
+}
+
+// ---- ComputeType::fp16: the same fused step on the fp16 kernel (gemm/hgemm.hpp) ---------
+//
+// W_hh^T is packed once per forward as scaled fp16 pairs with the bf16 step's gate
+// interleave (NR = 32 columns: UB16 units of each gate per panel); each step scales h_prev
+// by a power of two from its largest magnitude and rounds it while packing it, one 6 x 32
+// tile is summed (fp16 within k-blocks, fp32 across them) and the gate math runs on it as
+// in the bf16 step.
+
+#if NNLITE_FP16_KERNELS
+namespace detail {
+
+NNLITE_FP16_TARGET inline void pack_gates_fp16(const float* w_hh, std::size_t hidden,
+                                               cpu_gemm::PackedH& out) {
+    constexpr std::size_t NR = cpu_gemm::fp16::NR;
+    const std::size_t H = hidden, panels = (H + UB16 - 1) / UB16;
+    out.k = H;
+    out.n = panels * NR;  // the padded width: every panel is full
+    out.scale_exp =
+        cpu_gemm::fp16_scale_exponent(cpu_gemm::fp16_detail::max_abs_rows(w_hh, 0, 4 * H, H, H));
+    const float scale = std::ldexp(1.f, out.scale_exp);
+    const std::size_t kp = out.pairs();
+    out.data.assign(panels * kp * NR, 0u);
+    std::vector<std::uint32_t> row(kp);
+    for (std::size_t p = 0; p < panels; ++p) {
+        std::uint32_t* dst = out.data.data() + p * kp * NR;
+        for (std::size_t s = 0; s < NR; ++s) {
+            const std::size_t q = s / UB16, u = p * UB16 + s % UB16;
+            if (u >= H) continue;
+            cpu_gemm::fp16_detail::row_pairs(w_hh + (q * H + u) * H, H, scale, row.data());
+            for (std::size_t kk = 0; kk < kp; ++kk) dst[kk * NR + s] = row[kk];
+        }
+    }
+}
+
+/// Panels [p_begin, p_end) of one fp16 step: tile, then the gate math, per row panel.
+/// alpha = 2^-(sa + sb) undoes the operands' scales.
+NNLITE_FP16_TARGET inline void step_panels_fp16(std::size_t p_begin, std::size_t p_end,
+                                                std::size_t rows, const std::uint32_t* ap,
+                                                const cpu_gemm::PackedH& w, float alpha,
+                                                std::size_t hidden, const float* bias, float* gates,
+                                                const float* c_prev, float* c_out, float* h_out) {
+    constexpr std::size_t MR = cpu_gemm::fp16::MR, NR = cpu_gemm::fp16::NR;
+    static_assert(NR / 4 == UB16, "the fp16 panels interleave the gates as the bf16 ones");
+    const std::size_t H = hidden, kp = w.pairs();
+    alignas(64) float tile[MR * NR];
+    for (std::size_t p = p_begin; p < p_end; ++p) {
+        const std::size_t u0 = p * UB16, ub = std::min(UB16, H - u0);
+        for (std::size_t r0 = 0; r0 < rows; r0 += MR) {
+            const std::size_t mr = std::min(MR, rows - r0);
+            cpu_gemm::fp16_detail::micro_kernel(kp, ap + r0 * kp, w.panel(p), alpha, 0.f, tile, NR,
+                                                MR, NR);
+            step_epilogue<NR>(tile, mr, u0, ub, H, bias, gates + r0 * 4 * H, c_prev + r0 * H,
+                              c_out + r0 * H, h_out + r0 * H);
+        }
+    }
+}
+
+}  // namespace detail
+#endif  // NNLITE_FP16_KERNELS
+
+/// W_hh [4H, H] packed as scaled fp16 pairs of op(B) = W_hh^T, gate-interleaved (UB16
+/// units per panel), for step_forward_fp16.
+inline void pack_gates_fp16(const float* w_hh, std::size_t hidden, cpu_gemm::PackedH& out) {
+    cpu_gemm::require_fp16();  // before any code built for AVX512-FP16 runs
+#if NNLITE_FP16_KERNELS
+    detail::pack_gates_fp16(w_hh, hidden, out);
+#else
+    (void)w_hh, (void)hidden, (void)out;
+#endif
+}
+
+/// step_forward with the recurrent product in fp16 (h_prev and W_hh scaled and rounded,
+/// fp16 sums within k-blocks, fp32 across them and for the gate math and bias); `w` comes
+/// from pack_gates_fp16.
+inline void step_forward_fp16(std::size_t rows, const float* h_prev, std::size_t ldh,
+                              const cpu_gemm::PackedH& w, std::size_t hidden, float* gates,
+                              const float* c_prev, float* c_out, float* h_out, int threads = 1,
+                              const float* bias = nullptr) {
+    cpu_gemm::require_fp16();
+    if (rows == 0) return;
+#if NNLITE_FP16_KERNELS
+    constexpr std::size_t MR = cpu_gemm::fp16::MR;
+    const std::size_t H = hidden, K = w.k, panels = w.panels(), kp = w.pairs();
+    // h_prev scaled, rounded and packed once for every W panel.
+    const int sa =
+        cpu_gemm::fp16_scale_exponent(cpu_gemm::fp16_detail::max_abs_rows(h_prev, 0, rows, K, ldh));
+    const float alpha = std::ldexp(1.f, -(sa + w.scale_exp));
+    std::vector<std::uint32_t>& abuf = detail::step_pair_buffer();
+    const std::size_t a_size = cpu_gemm::round_up(rows, MR) * kp;
+    if (abuf.size() < a_size) abuf.resize(a_size);
+    cpu_gemm::fp16_detail::pack_a(false, h_prev, ldh, 0, rows, 0, K, std::ldexp(1.f, sa),
+                                  abuf.data());
+    const std::uint32_t* ap = abuf.data();
+    const double flops =
+        2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
+    cpu_gemm::detail::run_work(panels, threads, flops, [&](std::size_t p_begin, std::size_t p_end) {
+        detail::step_panels_fp16(p_begin, p_end, rows, ap, w, alpha, H, bias, gates, c_prev, c_out,
+                                 h_out);
+    });
 #else
     (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,
         (void)h_out, (void)threads, (void)bias;

@@ -122,25 +122,14 @@ inline std::string bf16_unavailable(const cpu_isa::CpuFeatures& f) {
     return "compute type bf16 needs nnlite's AVX512-BF16 kernels, which this build does not "
            "have (they need x86-64 and GCC >= 10 or Clang >= 9); use compute type fp32";
 #else
-    struct Need {
-        bool have;
-        const char* flag;
-    };
-    const Need needs[] = {{f.avx512f, "avx512f"},
-                          {f.avx512bw, "avx512bw"},
-                          {f.avx512vl, "avx512vl"},
-                          {f.avx512_bf16, "avx512_bf16"}};
-    std::string has, lacks;
-    for (const auto& n : needs) {
-        std::string& list = n.have ? has : lacks;
-        if (!list.empty()) list += ' ';
-        list += n.flag;
-    }
+    const std::string lacks = cpu_isa::lacking_features({{f.avx512f, "avx512f"},
+                                                         {f.avx512bw, "avx512bw"},
+                                                         {f.avx512vl, "avx512vl"},
+                                                         {f.avx512_bf16, "avx512_bf16"}});
     if (lacks.empty()) return {};
     return "compute type bf16 needs a CPU with AVX512-BF16 (avx512_bf16 in /proc/cpuinfo, with "
-           "avx512f avx512bw avx512vl); this CPU lacks " +
-           lacks + (has.empty() ? std::string(" (it has none of them)") : " (it has " + has + ")") +
-           "; use compute type fp32";
+           "avx512f avx512bw avx512vl); this CPU " +
+           lacks + "; use compute type fp32";
 #endif
 }
 
@@ -639,9 +628,7 @@ inline void bgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
     const std::size_t n = b.n, k = b.k;
     if (m == 0 || n == 0) return;
     if (k == 0) {
-        for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t j = 0; j < n; ++j)
-                c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
+        detail::scale_c(m, n, beta, c, ldc);
         return;
     }
 #if NNLITE_BF16_KERNELS

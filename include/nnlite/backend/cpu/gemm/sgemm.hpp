@@ -259,6 +259,13 @@ void run_work(std::size_t n, int threads, double flops, F&& f) {
         run_split(n, nt, f);
 }
 
+/// C[m, n] = beta * C: a product with k == 0 (beta == 0 writes zeros, whatever C held).
+inline void scale_c(std::size_t m, std::size_t n, float beta, float* c, std::size_t ldc) {
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+            c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
+}
+
 /// The calling thread's A-packing buffer (grown as needed, reused across calls).
 inline std::vector<float>& a_buffer() {
     thread_local std::vector<float> buf;
@@ -275,9 +282,7 @@ inline void sgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
     const std::size_t n = b.n, k = b.k;
     if (m == 0 || n == 0) return;
     if (k == 0) {
-        for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t j = 0; j < n; ++j)
-                c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
+        detail::scale_c(m, n, beta, c, ldc);
         return;
     }
     const std::size_t row_tiles = (m + MC - 1) / MC;
