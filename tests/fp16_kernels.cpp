@@ -167,8 +167,9 @@ void check_gemm(const GemmCase& g, std::mt19937& rng, bool packed) {
             float want = c0[i * ldc + j];
             for (std::size_t kb = 0; kb < nblocks; ++kb) {
                 const std::size_t k0 = kb * KC;
-                const float alpha_s = std::ldexp(g.alpha, -(sa[i / MC * nblocks + kb] + sb));
-                const float y0 = alpha_s * emulate_kblock(x, y, k0, std::min(KC, k - k0));
+                const float unscale = std::ldexp(1.f, -sa[i / MC * nblocks + kb]);
+                const float y0 = emulate_kblock(x, y, k0, std::min(KC, k - k0)) * unscale *
+                                 std::ldexp(g.alpha, -sb);
                 const float bet = kb == 0 ? g.beta : 1.f;
                 want = bet != 0.f ? std::fma(want, bet, y0) : y0;
             }
@@ -228,7 +229,8 @@ TEST_CASE("fp16 rounding: the scalar reference and the test's agree (ties, subno
     CHECK(gemm::fp16_scale_exponent(std::ldexp(1.f, -40)) == 42);
     CHECK(gemm::fp16_scale_exponent(0.f) == 0);
     CHECK(gemm::fp16_scale_exponent(std::numeric_limits<float>::infinity()) == 0);
-    CHECK(gemm::fp16_scale_exponent(1e-44f) == 60);  // clamped
+    CHECK(gemm::fp16_scale_exponent(1e-44f) == 126);  // clamped
+    CHECK(gemm::fp16_scale_exponent(3e38f) == -125);
 }
 
 TEST_CASE("fp16 GEMM against an emulation of its roundings and against fp32") {
@@ -254,6 +256,8 @@ TEST_CASE("fp16 GEMM against an emulation of its roundings and against fp32") {
         {false, true, 19, 40, 300, 1.f, 0.f, 1, 1e-7f},
         {true, false, 12, 33, 129, 1.f, 0.f, 2, 3e5f},
         {false, false, 7, 65, 257, 1.f, 0.f, 1, std::ldexp(1.f, -50)},
+        {true, true, 9, 20, 140, 1.f, 0.f, 1, 1e30f},  // fp32 results near 1e30
+        {false, true, 8, 17, 90, 1.f, 0.f, 2, 1e-30f},
         // several row tiles and k-blocks, each with its own scale
         {false, false, 200, 40, 1300, 1.f, 0.f, 2},
         {true, true, 193, 33, 1030, 1.f, 1.f, 1},
@@ -277,6 +281,39 @@ TEST_CASE("fp16 GEMM: a power-of-two factor on an operand changes the result by 
     CHECK(differ == 0);
 }
 
+TEST_CASE("fp16 GEMM: NaN and infinity reach exactly the results they touch") {
+    std::mt19937 rng(5);
+    const std::size_t m = 40, n = 50, k = 300;
+    auto a = random_vec(m * k, rng), b = random_vec(k * n, rng);
+    std::vector<float> ref(m * n), c(m * n);
+    a[13 * k + 200] = 0.f;
+    gemm::hgemm(false, false, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, ref.data(), n, 1);
+    // A NaN in row 13 of A: row 13 of C is NaN, every other element is unchanged (NaN does
+    // not set a block's scale).
+    a[13 * k + 200] = std::numeric_limits<float>::quiet_NaN();
+    gemm::hgemm(false, false, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, c.data(), n, 1);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            CAPTURE(i);
+            CAPTURE(j);
+            if (i == 13)
+                CHECK(std::isnan(c[i * n + j]));
+            else
+                CHECK(c[i * n + j] == ref[i * n + j]);
+        }
+    // An infinity in column 7 of B: column 7 of C is non-finite, the rest finite (B then goes
+    // unscaled, so those only round differently).
+    a[13 * k + 200] = 0.f;
+    b[100 * n + 7] = std::numeric_limits<float>::infinity();
+    gemm::hgemm(false, false, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, c.data(), n, 2);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            CAPTURE(i);
+            CAPTURE(j);
+            CHECK(std::isfinite(c[i * n + j]) == (j != 7));
+        }
+}
+
 TEST_CASE("fp16 fused LSTM step equals the emulated product + gate math") {
     std::mt19937 rng(7);
     using K = nnlite::lstm_kernels<nnlite::cpu>;
@@ -297,8 +334,9 @@ TEST_CASE("fp16 fused LSTM step equals the emulated product + gate math") {
                         x[p] = round_fp16(std::ldexp(static_cast<double>(h[r * ldh + p]), sa));
                         y[p] = round_fp16(std::ldexp(static_cast<double>(w_hh[j * H + p]), sb));
                     }
-                    ref_gates[r * G + j] =
-                        gx[r * G + j] + std::ldexp(1.f, -(sa + sb)) * emulate_kblock(x, y, 0, H);
+                    ref_gates[r * G + j] = gx[r * G + j] + emulate_kblock(x, y, 0, H) *
+                                                               std::ldexp(1.f, -sa) *
+                                                               std::ldexp(1.f, -sb);
                 }
             K::gates_forward(ref_gates.data(), c_prev.data(), ref_c.data(), ref_h.data(), rows, H);
 

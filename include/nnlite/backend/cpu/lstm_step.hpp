@@ -394,12 +394,13 @@ NNLITE_FP16_TARGET inline void pack_gates_fp16(const float* w_hh, std::size_t hi
 }
 
 /// Panels [p_begin, p_end) of one fp16 step: tile, then the gate math, per row panel.
-/// alpha = 2^-(sa + sb) undoes the operands' scales.
+/// unscale = 2^-sa and alpha = 2^-sb undo the operands' scales.
 NNLITE_FP16_TARGET inline void step_panels_fp16(std::size_t p_begin, std::size_t p_end,
                                                 std::size_t rows, const std::uint32_t* ap,
-                                                const cpu_gemm::PackedH& w, float alpha,
-                                                std::size_t hidden, const float* bias, float* gates,
-                                                const float* c_prev, float* c_out, float* h_out) {
+                                                const cpu_gemm::PackedH& w, float unscale,
+                                                float alpha, std::size_t hidden, const float* bias,
+                                                float* gates, const float* c_prev, float* c_out,
+                                                float* h_out) {
     constexpr std::size_t MR = cpu_gemm::fp16::MR, NR = cpu_gemm::fp16::NR;
     static_assert(NR / 4 == UB16, "the fp16 panels interleave the gates as the bf16 ones");
     const std::size_t H = hidden, kp = w.pairs();
@@ -408,8 +409,8 @@ NNLITE_FP16_TARGET inline void step_panels_fp16(std::size_t p_begin, std::size_t
         const std::size_t u0 = p * UB16, ub = std::min(UB16, H - u0);
         for (std::size_t r0 = 0; r0 < rows; r0 += MR) {
             const std::size_t mr = std::min(MR, rows - r0);
-            cpu_gemm::fp16_detail::micro_kernel(kp, ap + r0 * kp, w.panel(p), alpha, 0.f, tile, NR,
-                                                MR, NR);
+            cpu_gemm::fp16_detail::micro_kernel(kp, ap + r0 * kp, w.panel(p), unscale, alpha, 0.f,
+                                                tile, NR, MR, NR);
             step_epilogue<NR>(tile, mr, u0, ub, H, bias, gates + r0 * 4 * H, c_prev + r0 * H,
                               c_out + r0 * H, h_out + r0 * H);
         }
@@ -445,7 +446,7 @@ inline void step_forward_fp16(std::size_t rows, const float* h_prev, std::size_t
     // h_prev scaled, rounded and packed once for every W panel.
     const int sa =
         cpu_gemm::fp16_scale_exponent(cpu_gemm::fp16_detail::max_abs_rows(h_prev, 0, rows, K, ldh));
-    const float alpha = std::ldexp(1.f, -(sa + w.scale_exp));
+    const float unscale = std::ldexp(1.f, -sa), alpha = std::ldexp(1.f, -w.scale_exp);
     std::vector<std::uint32_t>& abuf = detail::step_pair_buffer();
     const std::size_t a_size = cpu_gemm::round_up(rows, MR) * kp;
     if (abuf.size() < a_size) abuf.resize(a_size);
@@ -455,8 +456,8 @@ inline void step_forward_fp16(std::size_t rows, const float* h_prev, std::size_t
     const double flops =
         2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
     cpu_gemm::detail::run_work(panels, threads, flops, [&](std::size_t p_begin, std::size_t p_end) {
-        detail::step_panels_fp16(p_begin, p_end, rows, ap, w, alpha, H, bias, gates, c_prev, c_out,
-                                 h_out);
+        detail::step_panels_fp16(p_begin, p_end, rows, ap, w, unscale, alpha, H, bias, gates,
+                                 c_prev, c_out, h_out);
     });
 #else
     (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,

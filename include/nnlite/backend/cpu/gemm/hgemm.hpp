@@ -3,8 +3,8 @@
 //
 //   C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C
 //
-// computed as alpha * 2^-(sa + sb) * (sum over k-blocks of an fp16 dot product of
-// fp16(2^sa op(A)) and fp16(2^sb op(B))), the block sums added in fp32.
+// computed as (2^-sa * sum over k-blocks of an fp16 dot product of fp16(2^sa op(A)) and
+// fp16(2^sb op(B))) * alpha 2^-sb, the block sums added in fp32.
 //
 // Why: VFMADDPH multiplies and adds 32 fp16 lanes per instruction at the issue rate of the
 // fp32 VFMADDPS (16 lanes): twice the fp32 FMA rate, where AVX512-BF16's VDPBF16PS runs at
@@ -89,13 +89,15 @@ constexpr int TOP = 3;                  // an operand's largest magnitude is sca
 
 /// The power of two 2^s by which an operand whose largest magnitude is `max_abs` is scaled
 /// before rounding to fp16 (s such that max_abs * 2^s lies in [4, 8)); 0 for an operand
-/// of zeros or with infinities or NaN (those stay what they are), clamped to [-60, 60]
-/// so that 2^-(sa + sb) stays a normal float.
+/// of zeros or with infinities (those stay what they are; NaN does not count), clamped to
+/// [-126, 126] so that 2^s and 2^-s are normal floats: every finite float operand from
+/// 2^-123 up fits. The kernels undo the two scales one after the other (2^-sa, then
+/// alpha 2^-sb), so a zero sum stays zero and only a result beyond fp32's range overflows.
 inline int fp16_scale_exponent(float max_abs) {
     if (!(max_abs > 0.f) || !std::isfinite(max_abs)) return 0;
     int e = 0;
     (void)std::frexp(max_abs, &e);  // max_abs = f * 2^e, f in [0.5, 1)
-    return std::clamp(fp16::TOP - e, -60, 60);
+    return std::clamp(fp16::TOP - e, -126, 126);
 }
 
 /// fp16 bits of x rounded to nearest even (overflow to infinity, NaN kept): the portable
@@ -340,11 +342,12 @@ NNLITE_FP16_TARGET inline __m512 column_sums(__m512h h) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_castph_si512(s)));
 }
 
-/// The register tile: C[0..mr, 0..nr) = alpha * Ap[MR x kc2 pairs] * Bp[kc2 pairs x NR] +
-/// beta * C (beta == 0: C is not read). alpha includes the operands' 2^-(sa + sb).
+/// The register tile: C[0..mr, 0..nr) = (unscale * Ap[MR x kc2 pairs] * Bp[kc2 pairs x NR])
+/// * alpha + beta * C (beta == 0: C is not read); unscale = 2^-sa undoes A's scale, alpha
+/// includes B's 2^-sb.
 NNLITE_FP16_TARGET inline void micro_kernel(std::size_t kc2, const std::uint32_t* ap,
-                                            const std::uint32_t* bp, float alpha, float beta,
-                                            float* c, std::size_t ldc, std::size_t mr,
+                                            const std::uint32_t* bp, float unscale, float alpha,
+                                            float beta, float* c, std::size_t ldc, std::size_t mr,
                                             std::size_t nr) {
     constexpr std::size_t MR = fp16::MR, NR = fp16::NR, KP = fp16::KP;
     __m512 acc[MR][2];
@@ -372,13 +375,14 @@ NNLITE_FP16_TARGET inline void micro_kernel(std::size_t kc2, const std::uint32_t
             acc[r][1] = _mm512_add_ps(acc[r][1], column_sums(h[r][1]));
         }
     }
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    const __m512 vu = _mm512_set1_ps(unscale), va = _mm512_set1_ps(alpha),
+                 vb = _mm512_set1_ps(beta);
     if (mr == MR && nr == NR) {
 #pragma GCC unroll 6
         for (std::size_t r = 0; r < MR; ++r)
             for (std::size_t v = 0; v < 2; ++v) {
                 float* p = c + r * ldc + v * 16;
-                __m512 y = _mm512_mul_ps(acc[r][v], va);
+                __m512 y = _mm512_mul_ps(_mm512_mul_ps(acc[r][v], vu), va);
                 if (beta != 0.f) y = _mm512_fmadd_ps(_mm512_loadu_ps(p), vb, y);
                 _mm512_storeu_ps(p, y);
             }
@@ -391,7 +395,7 @@ NNLITE_FP16_TARGET inline void micro_kernel(std::size_t kc2, const std::uint32_t
             if (j0 >= nr) break;
             const auto m = static_cast<__mmask16>((1u << std::min<std::size_t>(16, nr - j0)) - 1u);
             float* p = c + r * ldc + j0;
-            __m512 y = _mm512_mul_ps(acc[r][v], va);
+            __m512 y = _mm512_mul_ps(_mm512_mul_ps(acc[r][v], vu), va);
             if (beta != 0.f) y = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, p), vb, y);
             _mm512_mask_storeu_ps(p, m, y);
         }
@@ -414,7 +418,7 @@ NNLITE_FP16_TARGET inline float max_abs_block(bool trans_a, const float* a, std:
 /// Work tiles [t_begin, t_end) of one hgemm_packed call (see the file comment). Each block
 /// of op(A) that is packed (a work tile's rows x one k-block) gets its own scale 2^sa from
 /// its own largest magnitude, read just before it is packed (so from cache), and its
-/// products are scaled back by alpha 2^-(sa + sb) as they are stored.
+/// products are scaled back by 2^-sa, then alpha 2^-sb, as they are stored.
 NNLITE_FP16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const float* a,
                                          std::size_t lda, float alpha, const PackedH& b, float beta,
                                          float* c, std::size_t ldc, std::size_t row_tiles,
@@ -422,6 +426,7 @@ NNLITE_FP16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
     constexpr std::size_t MR = fp16::MR, NR = fp16::NR, MC = fp16::MC, KC = fp16::KC,
                           NCB = fp16::NCB;
     const std::size_t n = b.n, k = b.k;
+    const float alpha_b = std::ldexp(alpha, -b.scale_exp);
     std::vector<std::uint32_t>& apbuf = a_buffer();
     const std::size_t a_size = round_up(std::min(MC, m), MR) * ((std::min(KC, k) + 1) / 2);
     if (apbuf.size() < a_size) apbuf.resize(a_size);
@@ -434,14 +439,14 @@ NNLITE_FP16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
             const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
             const std::size_t p0 = ct * NCB, p1 = std::min(b.panels(), p0 + NCB);
             const int sa = fp16_scale_exponent(max_abs_block(trans_a, a, lda, i0, mc, k0, kc));
-            const float alpha_s = std::ldexp(alpha, -(sa + b.scale_exp));
+            const float unscale = std::ldexp(1.f, -sa);
             pack_a(trans_a, a, lda, i0, mc, k0, kc, std::ldexp(1.f, sa), ap);
             for (std::size_t p = p0; p < p1; ++p) {
                 const std::uint32_t* bp = b.panel(p) + q0 * NR;
                 const std::size_t j0 = p * NR, nr = std::min(NR, n - j0);
                 for (std::size_t r0 = 0; r0 < mc; r0 += MR)
-                    micro_kernel(kc2, ap + r0 * kc2, bp, alpha_s, bet, c + (i0 + r0) * ldc + j0,
-                                 ldc, std::min(MR, mc - r0), nr);
+                    micro_kernel(kc2, ap + r0 * kc2, bp, unscale, alpha_b, bet,
+                                 c + (i0 + r0) * ldc + j0, ldc, std::min(MR, mc - r0), nr);
             }
         }
     }
