@@ -536,6 +536,14 @@ TEST_CASE("isa: a kernel build narrower than the CPU is named, with the fix") {
     CHECK(v.message.find("bf16") == std::string::npos);  // not offered without AVX512-BF16
     CHECK(isa::classify_kernel_build(isa::Isa::portable, avx512_bf16)
               .message.find("ComputeType::bf16") != std::string::npos);
+    isa::CpuFeatures avx512_fp16 = avx512_bf16;  // the kernels' own target: no flag needed
+    avx512_fp16.avx512_fp16 = true;
+    CHECK(isa::classify_kernel_build(isa::Isa::portable, avx512_fp16)
+              .message.find("ComputeType::fp16") != std::string::npos);
+    isa::CpuFeatures amx = avx512_fp16;  // bf16 on the tile unit is the faster one there
+    amx.amx_bf16 = true;
+    CHECK(isa::classify_kernel_build(isa::Isa::portable, amx).message.find("ComputeType::bf16") !=
+          std::string::npos);
     CHECK(isa::classify_kernel_build(isa::Isa::avx2_fma, avx512).slow);
     CHECK(isa::classify_kernel_build(isa::Isa::portable, avx2).message.find("-mavx2 -mfma") !=
           std::string::npos);

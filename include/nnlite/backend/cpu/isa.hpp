@@ -237,8 +237,12 @@ inline BlasCoreVerdict classify_kernel_build(Isa compiled, const CpuFeatures& f)
         " but this CPU has " + isa_name(best) +
         ", so they run about 2x slower than they could; compile with -march=native " + "(or " +
         (best == Isa::avx512 ? "-mavx512f -mavx512bw -mavx512vl -mfma" : "-mavx2 -mfma") + ")" +
-        (f.avx512_bf16 ? std::string(", or use LSTMOptions::compute(ComputeType::bf16)")
-                       : std::string()) +
+        // the faster reduced precision: bf16 on AMX tiles, else fp16, else bf16
+        (f.avx512_bf16 && f.amx_bf16
+             ? std::string(", or use LSTMOptions::compute(ComputeType::bf16)")
+         : f.avx512_fp16 ? std::string(", or use LSTMOptions::compute(ComputeType::fp16)")
+         : f.avx512_bf16 ? std::string(", or use LSTMOptions::compute(ComputeType::bf16)")
+                         : std::string()) +
         " (NNLITE_QUIET_BLAS_WARNING=1 silences this line)";
     return v;
 }
