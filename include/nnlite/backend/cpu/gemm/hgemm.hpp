@@ -22,10 +22,10 @@
 //             elements (each fp16 lane sums KP = 128 products: at most 128 * 8 * 8 = 8192,
 //             the two lanes 16384 < 65504, no overflow), then converted to fp32 and added
 //             there (measured: fewer, longer blocks (KP = 128, scaled into [4, 8)) ran the
-//             recurrent products 5-8% faster than KP = 64 in [8, 16)). Rounding
-//             the inputs costs 2^-12 relative per element (bf16: 2^-9); the fp16 sums cost
-//             about 2^-12 * sqrt(64) of a block's magnitude. tests/fp16_kernels.cpp checks
-//             every kernel against a reference with the same input rounding.
+//             recurrent products 5-8% faster than KP = 64 in [8, 16)). Rounding an
+//             input costs at most 2^-11 relative (bf16: 2^-8); the fp16 sums cost about
+//             2^-12 * sqrt(128) of a lane's magnitude, typically. tests/fp16_kernels.cpp
+//             checks every kernel against an emulation of all of these roundings.
 //
 // Layout (bf16's pairs, gemm/bgemm.hpp, with fp16 halves): a 32-bit word holds fp16(x[2q])
 // in its low and fp16(x[2q+1]) in its high half; the fp16 lanes 2j and 2j + 1 of a vector
@@ -38,7 +38,8 @@
 //   packed B  : op(B) in panels of NR = 32 columns over the full k as pairs (bp[q*NR + j],
 //               zero past n and in an odd k's last high half), with its scale exponent.
 //               Packed once where the LSTM reuses it (W_hh per forward and backward).
-//   work tiles: MC = 16 * MR rows x NCB = 16 B panels (512 columns); threads take runs.
+//   work tiles: MC = 16 * MR rows x NCB = 32 B panels (1024 columns: a k-block's B slice,
+//               256 pairs x 1024 x 4 B = 1 MiB, stays in L2); threads take runs.
 //   per thread: for each k-block of KC = 512 (256 pairs), for each of its tiles: pack the
 //               tile's A rows into MR-row panels of pairs (ap[q*MR + r]), then for each B
 //               panel (256 pairs x 32 columns x 4 B = 32 KiB: L1) for each A panel the
