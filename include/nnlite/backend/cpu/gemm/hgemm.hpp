@@ -68,7 +68,7 @@
 #include "nnlite/backend/cpu/isa.hpp"
 #include "nnlite/core/error.hpp"
 
-#if defined(__x86_64__) && !defined(__CUDACC__) && \
+#if defined(__x86_64__) && \
     (defined(__clang__) ? (__clang_major__ >= 15) : (defined(__GNUC__) && __GNUC__ >= 12))
 #define NNLITE_FP16_KERNELS 1
 #include <immintrin.h>
@@ -147,8 +147,7 @@ inline std::string fp16_unavailable(const cpu_isa::CpuFeatures& f) {
 #if !NNLITE_FP16_KERNELS
     (void)f;
     return "compute type fp16 needs nnlite's AVX512-FP16 kernels, which this build does not "
-           "have (they need x86-64 and GCC >= 12 or Clang >= 15, and are left out of CUDA "
-           "translation units); use compute type fp32";
+           "have (they need x86-64 and GCC >= 12 or Clang >= 15); use compute type fp32";
 #else
     const std::string lacks = cpu_isa::lacking_features({{f.avx512f, "avx512f"},
                                                          {f.avx512bw, "avx512bw"},
