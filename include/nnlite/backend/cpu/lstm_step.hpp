@@ -233,27 +233,44 @@ inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
 /// Hidden units per bf16 panel.
 constexpr std::size_t UB16 = cpu_gemm::bf16::NR / 4;
 
+namespace detail {
+
+/// W_hh [4H, H] as op(B) = W_hh^T in k-pairs with the gates interleaved (the bf16 and fp16
+/// steps' layout): panel p (NR = 4 UB16 columns, `stride` pairs apart) holds units
+/// [p UB16, p UB16 + UB16) of gates i, f, g, o side by side, zero past H and past the H
+/// rows' pairs. row_pairs(x, H, out) turns one row of W_hh into its (H + 1) / 2 pairs.
+template <class RowPairs>
+void interleave_gate_pairs(const float* w_hh, std::size_t H, std::size_t stride,
+                           std::vector<std::uint32_t>& data, RowPairs&& row_pairs) {
+    constexpr std::size_t NR = 4 * UB16;
+    const std::size_t panels = (H + UB16 - 1) / UB16, kp = (H + 1) / 2;
+    data.assign(panels * stride * NR, 0u);
+    std::vector<std::uint32_t> row(kp);
+    for (std::size_t p = 0; p < panels; ++p) {
+        std::uint32_t* dst = data.data() + p * stride * NR;
+        for (std::size_t s = 0; s < NR; ++s) {
+            const std::size_t q = s / UB16, u = p * UB16 + s % UB16;
+            if (u >= H) continue;
+            row_pairs(w_hh + (q * H + u) * H, H, row.data());
+            for (std::size_t kk = 0; kk < kp; ++kk) dst[kk * NR + s] = row[kk];
+        }
+    }
+}
+
+}  // namespace detail
+
 #if NNLITE_BF16_KERNELS
 namespace detail {
 
 NNLITE_BF16_TARGET inline void pack_gates_bf16(const float* w_hh, std::size_t hidden,
                                                cpu_gemm::PackedB16& out) {
-    constexpr std::size_t NR = cpu_gemm::bf16::NR;
-    const std::size_t H = hidden, panels = (H + UB16 - 1) / UB16;
+    const std::size_t H = hidden;
     out.k = H;
-    out.n = panels * NR;
-    const std::size_t kp = out.pairs();
-    out.data.assign(panels * out.stride_pairs() * NR, 0u);
-    std::vector<std::uint32_t> row(kp);
-    for (std::size_t p = 0; p < panels; ++p) {
-        std::uint32_t* dst = out.data.data() + p * out.stride_pairs() * NR;
-        for (std::size_t s = 0; s < NR; ++s) {
-            const std::size_t q = s / UB16, u = p * UB16 + s % UB16;
-            if (u >= H) continue;
-            cpu_gemm::bf16_detail::row_pairs(w_hh + (q * H + u) * H, H, row.data());
-            for (std::size_t kk = 0; kk < kp; ++kk) dst[kk * NR + s] = row[kk];
-        }
-    }
+    out.n = (H + UB16 - 1) / UB16 * cpu_gemm::bf16::NR;
+    interleave_gate_pairs(w_hh, H, out.stride_pairs(), out.data,
+                          [](const float* x, std::size_t len, std::uint32_t* pairs) {
+                              cpu_gemm::bf16_detail::row_pairs(x, len, pairs);
+                          });
 }
 
 /// Panels [p_begin, p_end) of one bf16 step: tile, then the gate math, per row panel.
@@ -372,25 +389,17 @@ namespace detail {
 
 NNLITE_FP16_TARGET inline void pack_gates_fp16(const float* w_hh, std::size_t hidden,
                                                cpu_gemm::PackedH& out) {
-    constexpr std::size_t NR = cpu_gemm::fp16::NR;
-    const std::size_t H = hidden, panels = (H + UB16 - 1) / UB16;
+    static_assert(cpu_gemm::fp16::NR == cpu_gemm::bf16::NR, "the same gate interleave");
+    const std::size_t H = hidden;
     out.k = H;
-    out.n = panels * NR;  // the padded width: every panel is full
+    out.n = (H + UB16 - 1) / UB16 * cpu_gemm::fp16::NR;  // the padded width: every panel full
     out.scale_exp =
         cpu_gemm::fp16_scale_exponent(cpu_gemm::fp16_detail::max_abs_rows(w_hh, 0, 4 * H, H, H));
     const float scale = std::ldexp(1.f, out.scale_exp);
-    const std::size_t kp = out.pairs();
-    out.data.assign(panels * kp * NR, 0u);
-    std::vector<std::uint32_t> row(kp);
-    for (std::size_t p = 0; p < panels; ++p) {
-        std::uint32_t* dst = out.data.data() + p * kp * NR;
-        for (std::size_t s = 0; s < NR; ++s) {
-            const std::size_t q = s / UB16, u = p * UB16 + s % UB16;
-            if (u >= H) continue;
-            cpu_gemm::fp16_detail::row_pairs(w_hh + (q * H + u) * H, H, scale, row.data());
-            for (std::size_t kk = 0; kk < kp; ++kk) dst[kk * NR + s] = row[kk];
-        }
-    }
+    interleave_gate_pairs(w_hh, H, out.pairs(), out.data,
+                          [scale](const float* x, std::size_t len, std::uint32_t* pairs) {
+                              cpu_gemm::fp16_detail::row_pairs(x, len, scale, pairs);
+                          });
 }
 
 /// Panels [p_begin, p_end) of one fp16 step: tile, then the gate math, per row panel.
