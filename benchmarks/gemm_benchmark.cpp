@@ -171,48 +171,41 @@ int main(int argc, char** argv) {
         if (s.packed && fp16) nnlite::cpu_gemm::pack_bh(s.tb, s.k, s.n, b.data(), ldb, pbh);
         const int inner = s.packed ? 50 : 1;
         double best_own = 1e30, best_blas = 1e30, best_bf16 = 1e30, best_fp16 = 1e30;
+        // Seconds per product of f(): `inner` calls timed together.
+        auto per_call = [&](auto&& f) {
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < inner; ++i) f();
+            return seconds_of(t0) / inner;
+        };
         for (int r = 0; r < reps + 1; ++r) {
-            auto t0 = std::chrono::steady_clock::now();
-            for (int i = 0; i < inner; ++i) {
+            const double own = per_call([&] {
                 if (s.packed)
                     nnlite::cpu_gemm::sgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pb, 1.f, c.data(),
                                                    s.n, threads);
                 else
                     nnlite::cpu_gemm::sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(),
                                             ldb, 0.f, c.data(), s.n, threads);
-            }
-            const double own = seconds_of(t0) / inner;
-            t0 = std::chrono::steady_clock::now();
-            for (int i = 0; i < inner; ++i)
+            });
+            const double blas = per_call([&] {
                 nnlite::blas::gemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(), ldb,
                                    s.packed ? 1.f : 0.f, c.data(), s.n);
-            const double blas = seconds_of(t0) / inner;
-            double b16 = 0;
-            if (bf16) {
-                t0 = std::chrono::steady_clock::now();
-                for (int i = 0; i < inner; ++i) {
-                    if (s.packed)
-                        nnlite::cpu_gemm::bgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pb16, 1.f,
-                                                       c.data(), s.n, threads);
-                    else
-                        nnlite::cpu_gemm::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda,
-                                                b.data(), ldb, 0.f, c.data(), s.n, threads);
-                }
-                b16 = seconds_of(t0) / inner;
-            }
-            double h16 = 0;
-            if (fp16) {
-                t0 = std::chrono::steady_clock::now();
-                for (int i = 0; i < inner; ++i) {
-                    if (s.packed)
-                        nnlite::cpu_gemm::hgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pbh, 1.f,
-                                                       c.data(), s.n, threads);
-                    else
-                        nnlite::cpu_gemm::hgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda,
-                                                b.data(), ldb, 0.f, c.data(), s.n, threads);
-                }
-                h16 = seconds_of(t0) / inner;
-            }
+            });
+            const double b16 = !bf16 ? 0.0 : per_call([&] {
+                if (s.packed)
+                    nnlite::cpu_gemm::bgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pb16, 1.f,
+                                                   c.data(), s.n, threads);
+                else
+                    nnlite::cpu_gemm::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(),
+                                            ldb, 0.f, c.data(), s.n, threads);
+            });
+            const double h16 = !fp16 ? 0.0 : per_call([&] {
+                if (s.packed)
+                    nnlite::cpu_gemm::hgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pbh, 1.f,
+                                                   c.data(), s.n, threads);
+                else
+                    nnlite::cpu_gemm::hgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(),
+                                            ldb, 0.f, c.data(), s.n, threads);
+            });
             if (r > 0) {
                 best_own = std::min(best_own, own);
                 best_blas = std::min(best_blas, blas);
