@@ -304,12 +304,22 @@ NNLITE_FP16_TARGET inline void pack_a(bool trans_a, const float* a, std::size_t 
         std::uint32_t row[fp16::MC];
         const std::size_t tail = mc % MR;
         if (tail) std::memset(ap + (mc - tail) * kc2, 0, MR * kc2 * sizeof(std::uint32_t));
+        const std::size_t full = mc - tail;
         for (std::size_t q = 0; q < kc2; ++q) {
             const float* r = a + (k0 + 2 * q) * lda + i0;
             pair_rows(r, 2 * q + 1 < kc ? r + lda : nullptr, mc, scale, row);
-            for (std::size_t r0 = 0; r0 < mc; r0 += MR)
-                std::memcpy(ap + r0 * kc2 + q * MR, row + r0,
-                            std::min(MR, mc - r0) * sizeof(std::uint32_t));
+            // Full panels: MR = 6 words as one 128-bit and one 64-bit move (a copy of
+            // variable length compiled to a byte loop: ~40% of this packing's time).
+            static_assert(MR == 6, "the copy below moves 6 words");
+            for (std::size_t r0 = 0; r0 < full; r0 += MR) {
+                std::uint32_t* d = ap + r0 * kc2 + q * MR;
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d),
+                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + r0)));
+                _mm_storel_epi64(reinterpret_cast<__m128i*>(d + 4),
+                                 _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + r0 + 4)));
+            }
+            if (tail)
+                std::memcpy(ap + full * kc2 + q * MR, row + full, tail * sizeof(std::uint32_t));
         }
         return;
     }
