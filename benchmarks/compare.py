@@ -28,7 +28,10 @@ AMX-BF16 (the machine line names the bf16 kernel). --fp16 does the same with --c
 AVX512-FP16): columns nnlite-fp16, fp16/fp32 and fp16/oneDNN. The model, the batches
 (lengths from benchmarks/imdb_lengths.txt by the same splitmix64 draw), the step
 definition and the FLOP formula are the same on both sides; see lstm_benchmark.cpp.
-With --rounds R > 1 the pairs are repeated and the per-figure median is reported.
+With --rounds R > 1 the pairs are repeated and the per-figure median is reported; each
+ratio is then the median of the R per-round ratios (a round's runs follow each other, so a
+drift of the machine's speed between rounds cancels) followed by their range, e.g.
+"1.21x (1.08-1.30)".
 
 It also measures (unless --skip-extras): tokenization + vocabulary build over the 50k
 IMDB reviews (nnlite's imdb_data_benchmark vs a plain Python regex tokenizer + Counter),
@@ -413,10 +416,19 @@ def main():
             return None
         return statistics.median(fig(r, key) for r in by[impl])
 
-    def ratio(a, b, higher_better):
-        if a is None or b is None or a == 0 or b == 0:
+    def ratio(by, impl_a, impl_b, key, higher_better):
+        """impl_a against impl_b: > 1 means impl_a is better. With several rounds, the
+        median of the per-round ratios (each round's two runs are minutes apart at most, so
+        a drift in the machine's speed between rounds hits both) and their range."""
+        if impl_a not in by or impl_b not in by:
             return "n/a"
-        return "%.2fx" % (a / b if higher_better else b / a)
+        pairs = [(fig(x, key), fig(y, key)) for x, y in zip(by[impl_a], by[impl_b])]
+        rs = [(a / b if higher_better else b / a) for a, b in pairs if a != 0 and b != 0]
+        if not rs:
+            return "n/a"
+        if len(rs) == 1:
+            return "%.2fx" % rs[0]
+        return "%.2fx (%.2f-%.2f)" % (statistics.median(rs), min(rs), max(rs))
 
     for (config, lengths), by in results.items():
         for label, key, higher in FIGURES:
@@ -426,13 +438,13 @@ def main():
                 extra = " (%.0f%% of SGEMM)" % (100 * a / sg)
             row = [config, lengths, label, "%.2f%s" % (a, extra),
                    "n/a" if o is None else "%.2f" % o, "n/a" if t is None else "%.2f" % t,
-                   ratio(a, o, higher), ratio(a, t, higher)]
-            if args.bf16:
-                b = med(by, "nnlite-bf16", key)
-                row += ["n/a" if b is None else "%.2f" % b, ratio(b, a, higher), ratio(b, o, higher)]
-            if args.fp16:
-                h = med(by, "nnlite-fp16", key)
-                row += ["n/a" if h is None else "%.2f" % h, ratio(h, a, higher), ratio(h, o, higher)]
+                   ratio(by, "nnlite", "onednn", key, higher),
+                   ratio(by, "nnlite", "pytorch", key, higher)]
+            for impl, on in (("nnlite-bf16", args.bf16), ("nnlite-fp16", args.fp16)):
+                if on:
+                    b = med(by, impl, key)
+                    row += ["n/a" if b is None else "%.2f" % b, ratio(by, impl, "nnlite", key, higher),
+                            ratio(by, impl, "onednn", key, higher)]
             rows.append(row)
     if args.markdown:
         print("| " + " | ".join(head) + " |")
