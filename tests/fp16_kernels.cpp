@@ -281,6 +281,33 @@ TEST_CASE("fp16 GEMM: a power-of-two factor on an operand changes the result by 
     CHECK(differ == 0);
 }
 
+#if NNLITE_FP16_KERNELS  // (without the kernels main() skips before any test runs)
+TEST_CASE("fp16 scales: the block maximum finds the largest magnitude wherever it lies") {
+    // max_abs_rows reads whole vectors four at a time, then single vectors, then a masked
+    // tail: a largest value in any of those places, in any row, must be the result; a NaN
+    // is skipped (it must not set the scale).
+    std::mt19937 rng(3);
+    for (std::size_t cols : {1, 15, 16, 17, 63, 64, 65, 100, 128, 130}) {
+        const std::size_t rows = 3, ld = cols + 5;
+        auto x = random_vec(rows * ld, rng);  // |x| < 1
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t j = 0; j < cols; ++j) {
+                CAPTURE(cols);
+                CAPTURE(r);
+                CAPTURE(j);
+                const float saved = x[r * ld + j];
+                x[r * ld + j] = -1000.f;
+                x[r * ld + cols] = 5000.f;  // past the row: never read
+                CHECK(gemm::fp16_detail::max_abs_rows(x.data(), 0, rows, cols, ld) == 1000.f);
+                x[r * ld + j] = std::numeric_limits<float>::quiet_NaN();
+                CHECK(gemm::fp16_detail::max_abs_rows(x.data(), 0, rows, cols, ld) < 1.f);
+                x[r * ld + j] = saved;
+                x[r * ld + cols] = 0.f;
+            }
+    }
+}
+#endif
+
 TEST_CASE("fp16 GEMM: NaN and infinity reach exactly the results they touch") {
     std::mt19937 rng(5);
     const std::size_t m = 40, n = 50, k = 300;
