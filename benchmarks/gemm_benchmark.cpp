@@ -177,35 +177,26 @@ int main(int argc, char** argv) {
             for (int i = 0; i < inner; ++i) f();
             return seconds_of(t0) / inner;
         };
-        for (int r = 0; r < reps + 1; ++r) {
-            const double own = per_call([&] {
+        // Seconds per product of one of nnlite's kernels: against its packed B (`packed`,
+        // as the LSTM's recurrent products) or packing B itself (`plain`).
+        auto own_kernel = [&](auto* packed_fn, auto* plain_fn, const auto& packed) {
+            return per_call([&] {
                 if (s.packed)
-                    nnlite::cpu_gemm::sgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pb, 1.f, c.data(),
-                                                   s.n, threads);
+                    packed_fn(s.ta, s.m, a.data(), lda, 1.f, packed, 1.f, c.data(), s.n, threads);
                 else
-                    nnlite::cpu_gemm::sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(),
-                                            ldb, 0.f, c.data(), s.n, threads);
+                    plain_fn(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(), ldb, 0.f,
+                             c.data(), s.n, threads);
             });
+        };
+        namespace g = nnlite::cpu_gemm;
+        for (int r = 0; r < reps + 1; ++r) {
+            const double own = own_kernel(&g::sgemm_packed, &g::sgemm, pb);
             const double blas = per_call([&] {
                 nnlite::blas::gemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(), ldb,
                                    s.packed ? 1.f : 0.f, c.data(), s.n);
             });
-            const double b16 = !bf16 ? 0.0 : per_call([&] {
-                if (s.packed)
-                    nnlite::cpu_gemm::bgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pb16, 1.f,
-                                                   c.data(), s.n, threads);
-                else
-                    nnlite::cpu_gemm::bgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(),
-                                            ldb, 0.f, c.data(), s.n, threads);
-            });
-            const double h16 = !fp16 ? 0.0 : per_call([&] {
-                if (s.packed)
-                    nnlite::cpu_gemm::hgemm_packed(s.ta, s.m, a.data(), lda, 1.f, pbh, 1.f,
-                                                   c.data(), s.n, threads);
-                else
-                    nnlite::cpu_gemm::hgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(),
-                                            ldb, 0.f, c.data(), s.n, threads);
-            });
+            const double b16 = !bf16 ? 0.0 : own_kernel(&g::bgemm_packed, &g::bgemm, pb16);
+            const double h16 = !fp16 ? 0.0 : own_kernel(&g::hgemm_packed, &g::hgemm, pbh);
             if (r > 0) {
                 best_own = std::min(best_own, own);
                 best_blas = std::min(best_blas, blas);
