@@ -21,7 +21,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <nnlite/backend/cpu/isa.hpp>
 #include <nnlite/backend/cpu/lstm_step.hpp>
@@ -105,15 +104,11 @@ int main(int argc, char** argv) {
         else if (k == "--threads")
             threads = positive(k, v, 1024);
         else if (k == "--compute") {
-            const std::string c = v;
-            if (c == "fp32")
-                compute = nnlite::ComputeType::fp32;
-            else if (c == "bf16")
-                compute = nnlite::ComputeType::bf16;
-            else if (c == "fp16")
-                compute = nnlite::ComputeType::fp16;
-            else
-                usage("--compute expects fp32, bf16 or fp16, got '" + c + "'");
+            try {
+                compute = nnlite::parse_compute_type(v);
+            } catch (const nnlite::ValueError& e) {
+                usage(std::string("--compute: ") + e.what());
+            }
         } else
             usage("unknown argument " + k);
     }
