@@ -47,6 +47,7 @@ constexpr std::size_t KC = 256;  // k-block: B panel kc x NR (32 KiB at NR 32) f
 // B panel once per B panel, and a smaller block evicts less of it.
 constexpr std::size_t MC = 8 * MR;
 constexpr std::size_t NCB = 32;  // B panels per tile: slice KC x 1024 = 1 MiB at NR 32, L2
+constexpr std::size_t BPF = 8;   // B rows the micro-kernel prefetches ahead (micro_kernel)
 
 /// op(B) [k, n] packed in NR-column panels over the full k (see the file comment).
 struct PackedB {
@@ -196,6 +197,14 @@ inline void micro_kernel(std::size_t kc, const float* ap, const float* bp, float
 #pragma GCC unroll 4
         for (std::size_t v = 0; v < NV; ++v) acc[r][v] = Simd::zero();
     for (std::size_t kk = 0; kk < kc; ++kk) {
+        // B's row BPF rows ahead is asked for now (its NR floats are one or two lines): a
+        // panel's first pass comes from L2 or L3 (the packed W_ih of a 512-wide layer, 2 MiB,
+        // does not stay in a 2 MiB L2), and with the hardware prefetchers alone an LSTM
+        // layer ran 5-7% slower (docs/performance.md, tenth run). Near the panel's end this
+        // fetches the next panel's first rows (a prefetch never faults).
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NR; j += 64 / sizeof(float))
+            __builtin_prefetch(bp + (kk + BPF) * NR + j);
         Simd::reg b[NV];
 #pragma GCC unroll 4
         for (std::size_t v = 0; v < NV; ++v) b[v] = Simd::load(bp + kk * NR + v * W);
