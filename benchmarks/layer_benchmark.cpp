@@ -21,7 +21,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <nnlite/backend/cpu/isa.hpp>
 #include <nnlite/backend/cpu/lstm_step.hpp>
 #include <nnlite/core/threads.hpp>
@@ -29,21 +28,13 @@
 #include <string>
 #include <vector>
 
+#include "layer_args.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using layer_args::Clock;
+using layer_args::seconds_since;
 using T = nnlite::Tensor<float, nnlite::cpu>;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    for (std::string line; std::getline(f, line);)
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown CPU";
-}
 
 [[noreturn]] void usage(const std::string& why) {
     std::fprintf(stderr,
@@ -52,16 +43,6 @@ std::string cpu_model() {
                  "[--reverse]\n",
                  why.c_str());
     std::exit(2);
-}
-
-/// A positive integer argument (at most `max`), or a usage error naming the flag.
-std::size_t positive(const std::string& flag, const char* text, std::size_t max) {
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(text, &end, 10);
-    if (!*text || *end || text[0] == '-' || v == 0 || v > max)
-        usage(flag + " expects an integer from 1 to " + std::to_string(max) + ", got '" + text +
-              "'");
-    return static_cast<std::size_t>(v);
 }
 
 /// Best time of fn over reps calls.
@@ -79,8 +60,8 @@ double best_of(int reps, F&& fn) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::size_t I = 512, H = 256, Bn = 64, Tn = 256, reps = 5, threads = 1;
-    nnlite::ComputeType compute = nnlite::ComputeType::fp32;
+    layer_args::Layer l;
+    std::size_t reps = 5;
     bool reverse = false;
     for (int i = 1; i < argc; i += 2) {
         const std::string k = argv[i];
@@ -91,57 +72,28 @@ int main(int argc, char** argv) {
         }
         if (i + 1 >= argc) usage(k + " needs a value");
         const char* v = argv[i + 1];
-        if (k == "--input")
-            I = positive(k, v, 1 << 16);
-        else if (k == "--hidden")
-            H = positive(k, v, 1 << 14);
-        else if (k == "--batch")
-            Bn = positive(k, v, 1 << 16);
-        else if (k == "--time")
-            Tn = positive(k, v, 1 << 16);
-        else if (k == "--reps")
-            reps = positive(k, v, 1000);
-        else if (k == "--threads")
-            threads = positive(k, v, 1024);
-        else if (k == "--compute") {
-            try {
-                compute = nnlite::parse_compute_type(v);
-            } catch (const nnlite::ValueError& e) {
-                usage(std::string("--compute: ") + e.what());
-            }
-        } else
+        if (k == "--reps")
+            reps = layer_args::positive(k, v, 1000, usage);
+        else if (!layer_args::parse(k, v, l, usage))
             usage("unknown argument " + k);
     }
-    if (Bn * Tn * std::max(I, 4 * H) > (std::size_t{1} << 28))
-        usage("batch x time x max(input, 4 hidden) is above 2^28 floats (1 GiB an array)");
+    layer_args::check_size(l, usage);
+    const std::size_t I = l.input, H = l.hidden, Bn = l.batch, Tn = l.time;
+    const nnlite::ComputeType compute = l.compute;
     try {
         nnlite::ops::require_lstm_compute<float, nnlite::cpu>(compute);
-        nnlite::set_num_threads(static_cast<int>(threads));
+        nnlite::set_num_threads(static_cast<int>(l.threads));
         std::printf(
             "%s; nnlite kernels %s; %d thread(s); input %zu, hidden %zu, batch %zu, "
             "%zu steps, %s, %s direction, best of %zu\n",
-            cpu_model().c_str(), nnlite::cpu_isa::isa_name(nnlite::cpu_isa::compiled_isa()),
-            nnlite::num_threads(), I, H, Bn, Tn, nnlite::to_string(compute),
-            reverse ? "reverse" : "forward", reps);
+            layer_args::cpu_model().c_str(),
+            nnlite::cpu_isa::isa_name(nnlite::cpu_isa::compiled_isa()), nnlite::num_threads(), I, H,
+            Bn, Tn, nnlite::to_string(compute), reverse ? "reverse" : "forward", reps);
 
-        nnlite::Generator gen(1);
-        const float k = 1.f / std::sqrt(static_cast<float>(H));
-        auto x = T::uniform({Tn, Bn, I}, -1.f, 1.f, gen);
-        auto w_ih = T::uniform({4 * H, I}, -k, k, gen);
-        auto w_hh = T::uniform({4 * H, H}, -k, k, gen);
-        auto b_ih = T::uniform({4 * H}, -k, k, gen);
-        auto b_hh = T::uniform({4 * H}, -k, k, gen);
-        for (T* t : {&x, &w_ih, &w_hh, &b_ih, &b_hh}) t->requires_grad_(true);
-        auto dy = T::uniform({Tn, Bn, H}, -1e-3f, 1e-3f, gen);
-        auto dstate = T::zeros({Bn, H});
-        const std::vector<std::int64_t> lengths(Bn, static_cast<std::int64_t>(Tn));
+        const layer_args::Data d = layer_args::make_data(l, /*requires_grad=*/true);
+        const T &x = d.x, &w_ih = d.w_ih, &w_hh = d.w_hh, &b_ih = d.b_ih, &b_hh = d.b_hh;
         namespace od = nnlite::ops::detail;
-        auto saved = [&] {
-            od::LSTMLayerSaved<float, nnlite::cpu> sv;
-            sv.sched = od::make_lstm_schedule(lengths, Tn, Bn, reverse);
-            sv.compute = compute;
-            return sv;
-        };
+        auto saved = [&] { return layer_args::saved(l, d, reverse); };
 
         const int n = static_cast<int>(reps);
         od::LSTMLayerSaved<float, nnlite::cpu> kept;
@@ -150,7 +102,7 @@ int main(int argc, char** argv) {
             (void)od::lstm_layer_forward(&kept, x, T(), T(), w_ih, w_hh, b_ih, b_hh, true);
         });
         const double bwd = best_of(n, [&] {
-            (void)od::lstm_layer_backward(kept, {dy, dstate, dstate});
+            (void)od::lstm_layer_backward(kept, {d.dy, d.dstate, d.dstate});
         });
         const double inf = best_of(n, [&] {
             auto sv = saved();
