@@ -79,6 +79,13 @@ inline void check_size(const Layer& l, Usage usage) {
         usage("batch x time x max(input, 4 hidden) is above 2^28 floats (1 GiB an array)");
 }
 
+/// The GEMM FLOPs of one forward over the whole layer, lstm_benchmark's count: 2 N G (I + H)
+/// with N = batch x time, G = 4H (a backward does twice that).
+inline double forward_flops(const Layer& l) {
+    return 2.0 * static_cast<double>(l.batch * l.time) * 4.0 * static_cast<double>(l.hidden) *
+           static_cast<double>(l.input + l.hidden);
+}
+
 using Tensor = nnlite::Tensor<float, nnlite::cpu>;
 
 /// The layer's input [time, batch, input], parameters (PyTorch's U(-1/sqrt(H), 1/sqrt(H))),

@@ -108,8 +108,7 @@ int main(int argc, char** argv) {
             auto sv = saved();
             (void)od::lstm_layer_forward(&sv, x, T(), T(), w_ih, w_hh, b_ih, b_hh, false);
         });
-        const double N = static_cast<double>(Bn * Tn), G = 4.0 * static_cast<double>(H);
-        const double f_flops = 2.0 * N * G * static_cast<double>(I + H);
+        const double f_flops = layer_args::forward_flops(l);
         auto row = [](const char* what, double s, double flops) {
             std::printf("  %-15s %9.2f ms  %7.1f GFLOP/s\n", what, s * 1e3, flops / s * 1e-9);
         };

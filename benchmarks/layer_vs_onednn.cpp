@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
             auto sv = saved();
             auto out = od::lstm_layer_forward(&sv, x, T(), T(), w_ih, w_hh, b_ih, b_hh, train);
             nn_out = out.output;
-            if (train) nn_dx = od::lstm_layer_backward(sv, {d.dy, d.dstate, d.dstate})[0];
+            if (train) nn_dx = od::lstm_layer_backward(sv, {dy, d.dstate, d.dstate})[0];
         };
         auto run_onednn = [&] {
             std::unordered_map<int, memory> args = {
@@ -270,8 +270,7 @@ int main(int argc, char** argv) {
             t_dnnl.push_back(b);
             ratio.push_back(b / a);
         }
-        const double fwd_flops = 2.0 * static_cast<double>(N * Tn) * 4.0 * static_cast<double>(H) *
-                                 static_cast<double>(I + H);
+        const double fwd_flops = layer_args::forward_flops(l);
         const double flops = train ? 3.0 * fwd_flops : fwd_flops;
         for (const auto& [name, t] :
              {std::pair<const char*, const std::vector<double>*>{"nnlite", &t_nn},
