@@ -195,14 +195,24 @@ TEST_CASE("backward frees the tensors the graph saved, unless the graph is retai
     CHECK(y.grad_fn() != nullptr);
 }
 
-TEST_CASE("a node with several outputs gets zeros for an output that received no gradient") {
-    // A hand-written two-output op: (2x, x^2), recorded as one node like a fused kernel.
-    auto x = make<double>({1, 3}, {2}).requires_grad_();
-    auto a = Tensor<double>::empty({2}), b = Tensor<double>::empty({2});
-    for (std::size_t i = 0; i < 2; ++i) {
-        a.data()[i] = 2 * x.data()[i];
-        b.data()[i] = x.data()[i] * x.data()[i];
+namespace {
+// The values of a hand-written two-output op on x = (1, 3): a = 2x, b = x^2, for the tests
+// below to record as one node, like a fused kernel.
+struct TwoOutputs {
+    Tensor<double> x = make<double>({1, 3}, {2}).requires_grad_();
+    Tensor<double> a = Tensor<double>::empty({2}), b = Tensor<double>::empty({2});
+    TwoOutputs() {
+        for (std::size_t i = 0; i < 2; ++i) {
+            a.data()[i] = 2 * x.data()[i];
+            b.data()[i] = x.data()[i] * x.data()[i];
+        }
     }
+};
+}  // namespace
+
+TEST_CASE("a node with several outputs gets zeros for an output that received no gradient") {
+    TwoOutputs op;
+    auto &x = op.x, &a = op.a, &b = op.b;
     std::vector<Shape> seen;
     autograd::record<double, cpu>(
         "TwoOutputBackward", {x}, {a, b}, [xd = x.detach(), &seen](const auto& g) {
@@ -217,6 +227,29 @@ TEST_CASE("a node with several outputs gets zeros for an output that received no
     ops::sum(b).backward();  // only the second output is used
     CHECK(seen == std::vector<Shape>{{2}, {2}});
     check_values(x.grad(), {2}, {2, 6});
+}
+
+TEST_CASE("a node recorded with materialize_grads = false gets no tensor for an unused output") {
+    // The same two-output op, recorded as the LSTM records itself: the engine passes an
+    // undefined gradient for the output nothing used, and the backward reads it as zeros.
+    TwoOutputs op;
+    auto &x = op.x, &a = op.a, &b = op.b;
+    std::vector<bool> defined;
+    autograd::record<double, cpu>(
+        "TwoOutputBackward", {x}, {a, b},
+        [xd = x.detach(), &defined](const auto& g) {
+            defined = {g[0].defined(), g[1].defined()};
+            auto gx = Tensor<double>::zeros({2});
+            for (std::size_t i = 0; i < 2; ++i) {
+                if (g[0].defined()) gx.data()[i] += 2 * g[0].data()[i];
+                if (g[1].defined()) gx.data()[i] += 2 * xd.data()[i] * g[1].data()[i];
+            }
+            return std::vector<Tensor<double>>{gx};
+        },
+        /*materialize_grads=*/false);
+    ops::sum(b * 2.0).backward();  // only the second output is used
+    CHECK(defined == std::vector<bool>{false, true});
+    check_values(x.grad(), {2}, {4, 12});
 }
 
 namespace {

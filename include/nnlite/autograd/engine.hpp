@@ -44,11 +44,15 @@ Edge<T, B> edge_to(const Tensor<T, B>& input) {
 
 /// Records `fn` as the backward of an op mapping `inputs` to `outputs`. Call only when
 /// any_requires_grad(inputs...) is true. fn receives one gradient per output and returns
-/// one per input (undefined where the input needs none).
+/// one per input (undefined where the input needs none). An output that received no
+/// gradient gets zeros, or with materialize_grads = false an undefined tensor (fn then
+/// reads it as zeros; see Node::materialize_grads).
 template <class T, class B>
 void record(const char* name, const std::vector<Tensor<T, B>>& inputs,
-            const std::vector<Tensor<T, B>>& outputs, typename Node<T, B>::backward_fn fn) {
+            const std::vector<Tensor<T, B>>& outputs, typename Node<T, B>::backward_fn fn,
+            bool materialize_grads = true) {
     auto node = std::make_shared<Node<T, B>>(name, std::move(fn));
+    node->materialize_grads = materialize_grads;
     node->next_edges.reserve(inputs.size());
     for (const auto& in : inputs) node->next_edges.push_back(edge_to(in));
     for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -140,7 +144,8 @@ void run_backward(const Tensor<T, B>& root, Tensor<T, B> grad, bool retain_graph
         buffers.erase(node.get());
         grads.resize(node->output_shapes.size());
         for (std::size_t i = 0; i < grads.size(); ++i)
-            if (!grads[i].defined()) grads[i] = Tensor<T, B>::zeros(node->output_shapes[i]);
+            if (!grads[i].defined() && node->materialize_grads)
+                grads[i] = Tensor<T, B>::zeros(node->output_shapes[i]);
         auto input_grads = node->apply(grads);
         check<AutogradError>(input_grads.size() == node->next_edges.size(), "backward: node ",
                              node->name(), " returned ", input_grads.size(), " gradients for ",

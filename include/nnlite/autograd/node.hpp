@@ -42,7 +42,8 @@ template <class T, class B>
 struct Node {
     using tensor_list = std::vector<Tensor<T, B>>;
     /// Computes input gradients from output gradients. `grads` has one entry per output,
-    /// zero-filled by the engine where an output received no gradient. Returns one entry per
+    /// zero-filled by the engine where an output received no gradient (undefined instead when
+    /// materialize_grads is false). Returns one entry per
     /// edge; an undefined tensor means "no gradient for that input".
     using backward_fn = std::function<tensor_list(const tensor_list& grads)>;
 
@@ -82,6 +83,13 @@ struct Node {
 
     std::vector<Edge<T, B>> next_edges;
     std::vector<Shape> output_shapes;
+    /// Whether the engine zero-fills the gradient of an output that received none before
+    /// apply() (the default, as the `grads` comment above says). A node recorded with
+    /// materialize_grads = false gets an undefined tensor there instead and treats it as
+    /// zeros itself (PyTorch's ctx.set_materialize_grads(False)): the LSTM, whose unused
+    /// per-step output of the last layer would otherwise cost a [T, B, H] fill and a pass
+    /// reading those zeros per direction and step.
+    bool materialize_grads = true;
 
   private:
     std::string name_;

@@ -307,12 +307,25 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     const std::size_t H = sv.hidden, G = 4 * H, I = sv.input_size, N = sc.rows, Bn = sc.batch;
     const std::size_t* iota = sc.iota.data();
 
-    // Output gradient in step order.
+    // Output gradient in step order. The node is recorded without materialized gradients:
+    // an undefined g[i] is zeros that were never written (the last layer's per-step output,
+    // when only h_n is used, would be a [T, B, H] fill and a pass reading it per direction).
     Tensor<T, B> dy_rows = g[0];
-    if (sc.packed) {
+    if (sc.packed && g[0].defined()) {
         dy_rows = Tensor<T, B>::empty({N, H});
         K::copy_rows(g[0].data(), sc.padded_row.data(), dy_rows.data(), iota, N, H);
     }
+    const T* dy = dy_rows.defined() ? dy_rows.data() : nullptr;
+    // Rows whose last step is s start their recurrence from the h_n / c_n gradients (zeros
+    // where undefined): rows [ended, rows) of dh and dc in sorted order.
+    auto start_rows = [&](const Tensor<T, B>& gn, Tensor<T, B>& d, std::size_t ended,
+                          std::size_t rows) {
+        if (gn.defined())
+            K::copy_rows(gn.data(), sc.perm.data() + ended, d.data(), iota + ended, rows - ended,
+                         H);
+        else
+            kernels<B>::fill(d.data() + ended * H, (rows - ended) * H, T(0));
+    };
     std::vector<Tensor<T, B>> out(7);
     const Shape x_shape{sc.time, Bn, I};
     Tensor<T, B> dx_rows;  // [N, I] in step order
@@ -370,14 +383,15 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
             left = chunk.count;
         }
         const std::size_t rows = sc.active[s], ended = sc.active[s + 1];
-        // Rows whose last step is s start their recurrence from the h_n / c_n gradients.
-        K::copy_rows(g[1].data(), sc.perm.data() + ended, dh.data(), iota + ended, rows - ended, H);
-        K::copy_rows(g[2].data(), sc.perm.data() + ended, dc.data(), iota + ended, rows - ended, H);
+        if (rows > ended) {
+            start_rows(g[1], dh, ended, rows);
+            start_rows(g[2], dc, ended, rows);
+        }
         const std::size_t r0 = sc.step_row[s];
         T* dg = dgates.data() + (r0 - chunk.lo) * G;
         const T* c_prev = s == 0 ? sv.c0.data() : cells + sc.step_row[s - 1] * H;
         K::gates_backward(gates + r0 * G, cells + r0 * H, c_prev, dh.data(),
-                          dy_rows.data() + r0 * H, dc.data(), dg, rows, H);
+                          dy ? dy + r0 * H : nullptr, dc.data(), dg, rows, H);
         if (s > 0 || sv.need_h0) w_hh.multiply(rows, dg, G, T(0), dh.data(), H);
         if (--left == 0) consume();
     }
@@ -613,7 +627,8 @@ LSTMLayerOutput<T, B> lstm_layer(const Tensor<T, B>& x, const std::vector<std::i
             "LSTMLayerBackward",
             {x, or_none(h0), or_none(c0), w_ih, w_hh, or_none(b_ih), or_none(b_hh)},
             {res.output, res.h_n, res.c_n},
-            [sv](const auto& g) { return detail::lstm_layer_backward(*sv, g); });
+            [sv](const auto& g) { return detail::lstm_layer_backward(*sv, g); },
+            /*materialize_grads=*/false);
     }
     return res;
 }
@@ -683,7 +698,8 @@ std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer
                     });
                 gf.insert(gf.end(), gr.begin(), gr.end());
                 return gf;
-            });
+            },
+            /*materialize_grads=*/false);
     }
     return {res[0], res[1]};
 }
