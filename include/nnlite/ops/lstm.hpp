@@ -107,6 +107,35 @@ void lstm_gemm(ComputeType c, bool trans_a, bool trans_b, std::size_t m, std::si
         K::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, out, ldc);
 }
 
+/// Whether lstm_kernels K offer gemm_shared_a (two products with one left operand).
+template <class K, class T, class = void>
+struct offers_shared_a : std::false_type {};
+template <class K, class T>
+struct offers_shared_a<
+    K, T,
+    std::void_t<decltype(K::gemm_shared_a(
+        false, false, std::size_t{}, std::size_t{}, std::size_t{}, std::size_t{}, T{},
+        static_cast<const T*>(nullptr), std::size_t{}, static_cast<const T*>(nullptr),
+        std::size_t{}, static_cast<const T*>(nullptr), std::size_t{}, T{}, static_cast<T*>(nullptr),
+        std::size_t{}, static_cast<T*>(nullptr), std::size_t{}, ComputeType::fp32))>>
+    : std::true_type {};
+
+/// C1 = alpha op(A) op(B1) + beta C1 and C2 = alpha op(A) op(B2) + beta C2 in compute type c:
+/// K::gemm_shared_a where the backend has it (the CPU packs op(A) once), else two products.
+template <class K, class T>
+void lstm_gemm_shared_a(ComputeType c, bool trans_a, bool trans_b, std::size_t m, std::size_t n1,
+                        std::size_t n2, std::size_t k, T alpha, const T* a, std::size_t lda,
+                        const T* b1, std::size_t ldb1, const T* b2, std::size_t ldb2, T beta, T* c1,
+                        std::size_t ldc1, T* c2, std::size_t ldc2) {
+    if constexpr (offers_shared_a<K, T>::value) {
+        K::gemm_shared_a(trans_a, trans_b, m, n1, n2, k, alpha, a, lda, b1, ldb1, b2, ldb2, beta,
+                         c1, ldc1, c2, ldc2, c);
+    } else {
+        lstm_gemm<K>(c, trans_a, trans_b, m, n1, k, alpha, a, lda, b1, ldb1, beta, c1, ldc1);
+        lstm_gemm<K>(c, trans_a, trans_b, m, n2, k, alpha, a, lda, b2, ldb2, beta, c2, ldc2);
+    }
+}
+
 /// Which rows are active at each step and where each step's rows live. Built once per
 /// call from the lengths; everything in the time loop reads from it.
 struct LSTMSchedule {
@@ -360,12 +389,17 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
         const T* dg = dgates.data();
         const T beta = first_chunk ? T(0) : T(1);
         if (sv.need_x) w_ih->multiply(m, dg, G, T(0), dx_rows.data() + chunk.lo * I, I);
-        if (sv.need_w_ih)
-            lstm_gemm<K>(sv.compute, true, false, G, I, m, T(1), dg, G,
-                         sv.x_rows.data() + chunk.lo * I, I, beta, out[3].data(), I);
-        if (sv.need_w_hh)
-            lstm_gemm<K>(sv.compute, true, false, G, H, m, T(1), dg, G,
-                         sv.h_prev.data() + chunk.lo * H, H, beta, out[4].data(), H);
+        const T* x_chunk = sv.x_rows.data() + chunk.lo * I;
+        const T* h_chunk = sv.h_prev.data() + chunk.lo * H;
+        if (sv.need_w_ih && sv.need_w_hh)  // both from dG^T: one packing of it on the CPU
+            lstm_gemm_shared_a<K>(sv.compute, true, false, G, I, H, m, T(1), dg, G, x_chunk, I,
+                                  h_chunk, H, beta, out[3].data(), I, out[4].data(), H);
+        else if (sv.need_w_ih)
+            lstm_gemm<K>(sv.compute, true, false, G, I, m, T(1), dg, G, x_chunk, I, beta,
+                         out[3].data(), I);
+        else if (sv.need_w_hh)
+            lstm_gemm<K>(sv.compute, true, false, G, H, m, T(1), dg, G, h_chunk, H, beta,
+                         out[4].data(), H);
         if (db.defined()) {
             if (first_chunk) {
                 K::sum_rows(dg, m, G, db.data());

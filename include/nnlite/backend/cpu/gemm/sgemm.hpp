@@ -283,22 +283,50 @@ inline std::vector<float>& a_buffer() {
 
 }  // namespace detail
 
-/// C[m, b.n] = alpha * op(A) * B + beta * C against a packed B, on up to `threads` threads
-/// (work tiles are split among them; 1 runs on the caller).
-inline void sgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_t lda, float alpha,
-                         const PackedB& b, float beta, float* c, std::size_t ldc, int threads = 1) {
+/// One of the products of sgemm_packed_shared_a: its packed right operand and its output
+/// C [m, b->n] (row stride ldc).
+struct SharedAProduct {
+    const PackedB* b = nullptr;
+    float* c = nullptr;
+    std::size_t ldc = 0;
+};
+
+/// The most products sgemm_packed_shared_a takes in one call.
+constexpr std::size_t kMaxSharedA = 4;
+
+/// C_i = alpha * op(A) * B_i + beta * C_i for `count` (1 to kMaxSharedA) products with the
+/// same op(A) [m, k] (every B_i has that k), on up to `threads` threads. Their B panels are
+/// walked as one row of panels (product 0's, then product 1's, ...), so a work tile packs
+/// its block of op(A) once for every product whose panels it holds: with the LSTM's weight
+/// gradients dW_ih = dG^T x and dW_hh = dG^T h_prev (I + H columns, one column tile) dG^T
+/// is packed once instead of twice. Each C element sees the same operations as in its own
+/// sgemm_packed call, so the results are the same bits.
+inline void sgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, std::size_t lda,
+                                  float alpha, const SharedAProduct* prods, std::size_t count,
+                                  float beta, int threads = 1) {
     cpu_isa::require_compiled_isa();
-    const std::size_t n = b.n, k = b.k;
-    if (m == 0 || n == 0) return;
+    count = std::min(count, kMaxSharedA);
+    if (m == 0 || count == 0) return;
+    const std::size_t k = prods[0].b->k;
+    // first[i]: the index of product i's first panel in the joint row of panels.
+    std::size_t first[kMaxSharedA + 1] = {};
+    std::size_t n_all = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        first[i + 1] = first[i] + prods[i].b->panels();
+        n_all += prods[i].b->n;
+    }
+    const std::size_t panels = first[count];
+    if (panels == 0) return;
     if (k == 0) {
-        detail::scale_c(m, n, beta, c, ldc);
+        for (std::size_t i = 0; i < count; ++i)
+            detail::scale_c(m, prods[i].b->n, beta, prods[i].c, prods[i].ldc);
         return;
     }
     const std::size_t row_tiles = (m + MC - 1) / MC;
-    const std::size_t col_tiles = (b.panels() + NCB - 1) / NCB;
+    const std::size_t col_tiles = (panels + NCB - 1) / NCB;
     const std::size_t tiles = row_tiles * col_tiles;
     const double flops =
-        2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+        2.0 * static_cast<double>(m) * static_cast<double>(n_all) * static_cast<double>(k);
     auto run_tiles = [&](std::size_t t_begin, std::size_t t_end) {
         std::vector<float>& apbuf = detail::a_buffer();
         const std::size_t a_size = ((std::min(MC, m) + MR - 1) / MR) * MR * std::min(KC, k);
@@ -312,20 +340,32 @@ inline void sgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
             for (std::size_t t = t_begin; t < t_end; ++t) {
                 const std::size_t ct = t / row_tiles, rt = t % row_tiles;
                 const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
-                const std::size_t p0 = ct * NCB, p1 = std::min(b.panels(), p0 + NCB);
+                const std::size_t p0 = ct * NCB, p1 = std::min(panels, p0 + NCB);
                 detail::pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
+                std::size_t o = 0;  // the product panel p belongs to
                 for (std::size_t p = p0; p < p1; ++p) {
-                    const float* bp = b.panel(p) + k0 * NR;
-                    const std::size_t j0 = p * NR, nr = std::min(NR, n - j0);
+                    while (p >= first[o + 1]) ++o;
+                    const SharedAProduct& pr = prods[o];
+                    const std::size_t q = p - first[o];  // the panel within its product
+                    const float* bp = pr.b->panel(q) + k0 * NR;
+                    const std::size_t j0 = q * NR, nr = std::min(NR, pr.b->n - j0);
                     for (std::size_t r0 = 0; r0 < mc; r0 += MR)
                         detail::micro_kernel(kc, ap + r0 * kc, bp, alpha, bet,
-                                             c + (i0 + r0) * ldc + j0, ldc, std::min(MR, mc - r0),
-                                             nr);
+                                             pr.c + (i0 + r0) * pr.ldc + j0, pr.ldc,
+                                             std::min(MR, mc - r0), nr);
                 }
             }
         }
     };
     detail::run_work(tiles, threads, flops, run_tiles);
+}
+
+/// C[m, b.n] = alpha * op(A) * B + beta * C against a packed B, on up to `threads` threads
+/// (work tiles are split among them; 1 runs on the caller).
+inline void sgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_t lda, float alpha,
+                         const PackedB& b, float beta, float* c, std::size_t ldc, int threads = 1) {
+    const SharedAProduct one{&b, c, ldc};
+    sgemm_packed_shared_a(trans_a, m, a, lda, alpha, &one, 1, beta, threads);
 }
 
 /// The general product: packs op(B) into a per-thread buffer, then sgemm_packed.
@@ -336,6 +376,22 @@ inline void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
     thread_local PackedB packed;
     pack_b(trans_b, k, n, b, ldb, packed);
     sgemm_packed(trans_a, m, a, lda, alpha, packed, beta, c, ldc, threads);
+}
+
+/// Two general products with the same op(A) [m, k]: C1 = alpha op(A) op(B1) + beta C1 [m, n1]
+/// and C2 = alpha op(A) op(B2) + beta C2 [m, n2] (op(B_i) = B_i^T when trans_b), with op(A)
+/// packed once for both (sgemm_packed_shared_a); the same bits as two sgemm calls.
+inline void sgemm_shared_a(bool trans_a, bool trans_b, std::size_t m, std::size_t n1,
+                           std::size_t n2, std::size_t k, float alpha, const float* a,
+                           std::size_t lda, const float* b1, std::size_t ldb1, const float* b2,
+                           std::size_t ldb2, float beta, float* c1, std::size_t ldc1, float* c2,
+                           std::size_t ldc2, int threads = 1) {
+    if (m == 0) return;
+    thread_local PackedB packed1, packed2;
+    pack_b(trans_b, k, n1, b1, ldb1, packed1);
+    pack_b(trans_b, k, n2, b2, ldb2, packed2);
+    const SharedAProduct prods[2] = {{&packed1, c1, ldc1}, {&packed2, c2, ldc2}};
+    sgemm_packed_shared_a(trans_a, m, a, lda, alpha, prods, 2, beta, threads);
 }
 
 }  // namespace nnlite::cpu_gemm
