@@ -28,9 +28,11 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <nnlite/backend/cpu/gemm/hgemm.hpp>
 #include <nnlite/backend/cpu/isa.hpp>
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "compute_compare.hpp"
+#include "shared_a_check.hpp"
 
 namespace {
 
@@ -279,6 +282,14 @@ TEST_CASE("fp16 GEMM: a power-of-two factor on an operand changes the result by 
     std::size_t differ = 0;
     for (std::size_t i = 0; i < m * n; ++i) differ += c2[i] != std::ldexp(c1[i], -40);
     CHECK(differ == 0);
+}
+
+TEST_CASE("fp16 GEMM: two products sharing op(A) are the bits of two separate products") {
+    // Each B keeps its own scale: right operands of very different magnitude.
+    std::mt19937 rng(29);
+    shared_a_test::check_same_bits([](auto... args) { gemm::hgemm(args...); },
+                                   [](auto... args) { gemm::hgemm_shared_a(args...); }, rng, 1e-3f,
+                                   50.f);
 }
 
 #if NNLITE_FP16_KERNELS  // (without the kernels main() skips before any test runs)

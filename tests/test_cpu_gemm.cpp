@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "shared_a_check.hpp"
+
 namespace {
 
 using nnlite::cpu_gemm::PackedB;
@@ -203,59 +205,11 @@ TEST_CASE("cpu gemm: one packed B reused across calls with different row counts"
 }
 
 TEST_CASE("cpu gemm: two products sharing op(A) are the bits of two separate products") {
-    // sgemm_shared_a packs op(A) once for both products (the LSTM's dW_ih and dW_hh from
-    // dG^T); each C must still come out exactly as its own sgemm call makes it: shapes with
-    // part panels, edge row tiles, several k-blocks and column tiles (n1 + n2 > 1024),
-    // both transposes, beta 0 (C poisoned, never read) and 1, 1 and 2 threads.
     if (!cpu_runs_this_build()) return;
     std::mt19937 rng(23);
-    struct Case {
-        bool ta, tb;
-        std::size_t m, n1, n2, k;
-    };
-    const Case cases[] = {{true, false, 1024, 512, 256, 300},  // seed dW, a chunk of 300 rows
-                          {true, false, 256, 96, 64, 1025},    // cpu preset dW, odd k
-                          {true, false, 70, 33, 17, 9},       {false, false, 9, 1, 31, 3},
-                          {false, true, 65, 700, 600, 260},   {true, true, 8, 0, 5, 4},
-                          {false, false, 3, 7, 2, 0}};
-    for (const auto& c : cases)
-        for (float beta : {0.f, 1.f})
-            for (int threads : {1, 2}) {
-                CAPTURE(c.m);
-                CAPTURE(c.n1);
-                CAPTURE(c.n2);
-                CAPTURE(c.k);
-                CAPTURE(beta);
-                CAPTURE(threads);
-                const std::size_t lda = (c.ta ? c.m : c.k) + 1;
-                const std::size_t ldb1 = (c.tb ? c.k : c.n1) + 2, ldb2 = (c.tb ? c.k : c.n2) + 3;
-                const std::size_t ldc1 = c.n1 + 4, ldc2 = c.n2 + 1;
-                const auto a = random_vec((c.ta ? c.k : c.m) * lda + 1, rng);
-                const auto b1 = random_vec((c.tb ? c.n1 : c.k) * ldb1 + 1, rng);
-                const auto b2 = random_vec((c.tb ? c.n2 : c.k) * ldb2 + 1, rng);
-                auto c1 = random_vec(c.m * ldc1, rng), c2 = random_vec(c.m * ldc2, rng);
-                if (beta == 0.f)  // C must not be read: poison it
-                    for (auto* v : {&c1, &c2}) std::fill(v->begin(), v->end(), std::nanf(""));
-                auto e1 = c1, e2 = c2;
-                nnlite::cpu_gemm::sgemm(c.ta, c.tb, c.m, c.n1, c.k, 0.75f, a.data(), lda, b1.data(),
-                                        ldb1, beta, e1.data(), ldc1, threads);
-                nnlite::cpu_gemm::sgemm(c.ta, c.tb, c.m, c.n2, c.k, 0.75f, a.data(), lda, b2.data(),
-                                        ldb2, beta, e2.data(), ldc2, threads);
-                nnlite::cpu_gemm::sgemm_shared_a(c.ta, c.tb, c.m, c.n1, c.n2, c.k, 0.75f, a.data(),
-                                                 lda, b1.data(), ldb1, b2.data(), ldb2, beta,
-                                                 c1.data(), ldc1, c2.data(), ldc2, threads);
-                // Same bits (memcmp: NaN poison left in the padding compares equal too).
-                CHECK(std::memcmp(c1.data(), e1.data(), c1.size() * sizeof(float)) == 0);
-                CHECK(std::memcmp(c2.data(), e2.data(), c2.size() * sizeof(float)) == 0);
-                if (beta == 0.f && c.k > 0) {  // and the product itself is right
-                    std::vector<float> r1(c1.size(), 0.f);
-                    reference(c.ta, c.tb, c.m, c.n1, c.k, 0.75f, a, lda, b1, ldb1, 0.f, r1, ldc1);
-                    for (std::size_t i = 0; i < c.m; ++i)
-                        for (std::size_t j = 0; j < c.n1; ++j)
-                            REQUIRE(std::abs(c1[i * ldc1 + j] - r1[i * ldc1 + j]) <=
-                                    1e-5f * static_cast<float>(c.k + 1));
-                }
-            }
+    shared_a_test::check_same_bits([](auto... args) { nnlite::cpu_gemm::sgemm(args...); },
+                                   [](auto... args) { nnlite::cpu_gemm::sgemm_shared_a(args...); },
+                                   rng);
 }
 
 TEST_CASE("cpu lstm: the fused step equals GEMM + gate math, odd H, 1 and 2 threads, bias") {

@@ -384,9 +384,10 @@ struct lstm_kernels<cpu> {
     }
 
     /// Two products with the same op(A) [m, k], C1 [m, n1] and C2 [m, n2], each as gemm
-    /// would compute it (the same bits). On the own fp32 kernel op(A) is packed once for
-    /// both (cpu_gemm::sgemm_shared_a: the LSTM's two weight gradients share dG^T, and
-    /// packing it was a tenth of their time in the `cpu` preset); otherwise two gemm calls.
+    /// would compute it (the same bits). On the own fp32 kernel and the fp16 one op(A) is
+    /// packed once for both (cpu_gemm::sgemm_shared_a, hgemm_shared_a: the LSTM's two weight
+    /// gradients share dG^T, and packing it was a tenth of their time in the `cpu` preset);
+    /// otherwise two gemm calls.
     template <class T>
     static void gemm_shared_a(bool trans_a, bool trans_b, std::size_t m, std::size_t n1,
                               std::size_t n2, std::size_t k, T alpha, const T* a, std::size_t lda,
@@ -394,6 +395,12 @@ struct lstm_kernels<cpu> {
                               T* c1, std::size_t ldc1, T* c2, std::size_t ldc2,
                               ComputeType compute = ComputeType::fp32) {
         if constexpr (std::is_same_v<T, float>) {
+            if (compute == ComputeType::fp16) {
+                cpu_gemm::hgemm_shared_a(trans_a, trans_b, m, n1, n2, k, alpha, a, lda, b1, ldb1,
+                                         b2, ldb2, beta, c1, ldc1, c2, ldc2,
+                                         cpu_lstm::gemm_threads());
+                return;
+            }
             if (compute == ComputeType::fp32 && cpu_lstm::use_own_sgemm()) {
                 cpu_gemm::sgemm_shared_a(trans_a, trans_b, m, n1, n2, k, alpha, a, lda, b1, ldb1,
                                          b2, ldb2, beta, c1, ldc1, c2, ldc2,

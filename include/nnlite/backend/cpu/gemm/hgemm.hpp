@@ -188,6 +188,14 @@ struct PackedH {
     const std::uint32_t* panel(std::size_t p) const { return data.data() + p * pairs() * fp16::NR; }
 };
 
+/// One of the products of hgemm_packed_shared_a: its packed right operand and its output
+/// C [m, b->n] (row stride ldc).
+struct SharedAProductH {
+    const PackedH* b = nullptr;
+    float* c = nullptr;
+    std::size_t ldc = 0;
+};
+
 #if NNLITE_FP16_KERNELS
 // GCC 12's AVX-512 intrinsics start from _mm*_undefined_*() (x = x), which its
 // -Wmaybe-uninitialized reports once they are inlined here (GCC bug 105593, fixed in 13).
@@ -434,18 +442,23 @@ NNLITE_FP16_TARGET inline float max_abs_block(bool trans_a, const float* a, std:
                    : max_abs_rows(a + k0, i0, i0 + mc, kc, lda);
 }
 
-/// Work tiles [t_begin, t_end) of one hgemm_packed call (see the file comment). Each block
-/// of op(A) that is packed (a work tile's rows x one k-block) gets its own scale 2^sa from
-/// its own largest magnitude, read just before it is packed (so from cache), and its
-/// products are scaled back by 2^-sa, then alpha 2^-sb, as they are stored.
+/// Work tiles [t_begin, t_end) of one hgemm_packed_shared_a call (see the file comment):
+/// the products' B panels form one row (product 0's, then product 1's, ...; first[i] is
+/// product i's first panel in it), so a tile's block of op(A) is packed once for every
+/// product it reaches. Each block of op(A) that is packed (a work tile's rows x one
+/// k-block) gets its own scale 2^sa from its own largest magnitude, read just before it is
+/// packed (so from cache), and its products are scaled back by 2^-sa, then alpha 2^-sb
+/// (each B's own sb), as they are stored.
 NNLITE_FP16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const float* a,
-                                         std::size_t lda, float alpha, const PackedH& b, float beta,
-                                         float* c, std::size_t ldc, std::size_t row_tiles,
-                                         std::size_t t_begin, std::size_t t_end) {
+                                         std::size_t lda, float alpha, const SharedAProductH* prods,
+                                         const std::size_t* first, std::size_t count, float beta,
+                                         std::size_t row_tiles, std::size_t t_begin,
+                                         std::size_t t_end) {
     constexpr std::size_t MR = fp16::MR, NR = fp16::NR, MC = fp16::MC, KC = fp16::KC,
                           NCB = fp16::NCB;
-    const std::size_t n = b.n, k = b.k;
-    const float alpha_b = std::ldexp(alpha, -b.scale_exp);
+    const std::size_t k = prods[0].b->k, panels = first[count];
+    float alpha_b[kMaxSharedA] = {};
+    for (std::size_t i = 0; i < count; ++i) alpha_b[i] = std::ldexp(alpha, -prods[i].b->scale_exp);
     std::vector<std::uint32_t>& apbuf = a_buffer();
     const std::size_t a_size = round_up(std::min(MC, m), MR) * ((std::min(KC, k) + 1) / 2);
     if (apbuf.size() < a_size) apbuf.resize(a_size);
@@ -456,16 +469,20 @@ NNLITE_FP16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
         for (std::size_t t = t_begin; t < t_end; ++t) {
             const std::size_t ct = t / row_tiles, rt = t % row_tiles;
             const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
-            const std::size_t p0 = ct * NCB, p1 = std::min(b.panels(), p0 + NCB);
+            const std::size_t p0 = ct * NCB, p1 = std::min(panels, p0 + NCB);
             const int sa = fp16_scale_exponent(max_abs_block(trans_a, a, lda, i0, mc, k0, kc));
             const float unscale = std::ldexp(1.f, -sa);
             pack_a(trans_a, a, lda, i0, mc, k0, kc, std::ldexp(1.f, sa), ap);
+            std::size_t o = 0;  // the product panel p belongs to
             for (std::size_t p = p0; p < p1; ++p) {
-                const std::uint32_t* bp = b.panel(p) + q0 * NR;
-                const std::size_t j0 = p * NR, nr = std::min(NR, n - j0);
+                while (p >= first[o + 1]) ++o;
+                const SharedAProductH& pr = prods[o];
+                const std::size_t q = p - first[o];  // the panel within its product
+                const std::uint32_t* bp = pr.b->panel(q) + q0 * NR;
+                const std::size_t j0 = q * NR, nr = std::min(NR, pr.b->n - j0);
                 for (std::size_t r0 = 0; r0 < mc; r0 += MR)
-                    micro_kernel(kc2, ap + r0 * kc2, bp, unscale, alpha_b, bet,
-                                 c + (i0 + r0) * ldc + j0, ldc, std::min(MR, mc - r0), nr);
+                    micro_kernel(kc2, ap + r0 * kc2, bp, unscale, alpha_b[o], bet,
+                                 pr.c + (i0 + r0) * pr.ldc + j0, pr.ldc, std::min(MR, mc - r0), nr);
             }
         }
     }
@@ -488,30 +505,47 @@ inline void pack_bh(bool trans_b, std::size_t k, std::size_t n, const float* b, 
 #endif
 }
 
-/// C[m, b.n] = alpha * op(A) * B + beta * C in fp16 (see the file comment) against a packed
-/// B, on up to `threads` threads.
-inline void hgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_t lda, float alpha,
-                         const PackedH& b, float beta, float* c, std::size_t ldc, int threads = 1) {
+/// C_i = alpha * op(A) * B_i + beta * C_i in fp16 (see the file comment) for `count` (1 to
+/// kMaxSharedA) products with the same op(A) [m, k] (every B_i has that k), on up to
+/// `threads` threads: as sgemm_packed_shared_a, each block of op(A) is scaled and packed
+/// once for all of them, and each C element comes out as its own hgemm_packed call makes it.
+inline void hgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, std::size_t lda,
+                                  float alpha, const SharedAProductH* prods, std::size_t count,
+                                  float beta, int threads = 1) {
     require_fp16();
-    const std::size_t n = b.n, k = b.k;
-    if (m == 0 || n == 0) return;
+    count = std::min(count, kMaxSharedA);
+    if (m == 0 || count == 0) return;
+    const std::size_t k = prods[0].b->k;
+    const detail::PanelRow row = detail::panel_row(prods, count);
+    const std::size_t* first = row.first;
+    const std::size_t n_all = row.columns;
+    if (row.panels(count) == 0) return;
     if (k == 0) {
-        detail::scale_c(m, n, beta, c, ldc);
+        detail::scale_products(m, prods, count, beta);
         return;
     }
 #if NNLITE_FP16_KERNELS
     const std::size_t row_tiles = (m + fp16::MC - 1) / fp16::MC;
-    const std::size_t col_tiles = (b.panels() + fp16::NCB - 1) / fp16::NCB;
+    const std::size_t col_tiles = (first[count] + fp16::NCB - 1) / fp16::NCB;
     const double flops =
-        2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+        2.0 * static_cast<double>(m) * static_cast<double>(n_all) * static_cast<double>(k);
     detail::run_work(row_tiles * col_tiles, threads, flops,
                      [&](std::size_t t_begin, std::size_t t_end) {
-                         fp16_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc,
-                                                row_tiles, t_begin, t_end);
+                         fp16_detail::run_tiles(trans_a, m, a, lda, alpha, prods, first, count,
+                                                beta, row_tiles, t_begin, t_end);
                      });
 #else
-    (void)trans_a, (void)a, (void)lda, (void)alpha, (void)beta, (void)c, (void)ldc, (void)threads;
+    (void)trans_a, (void)a, (void)lda, (void)alpha, (void)beta, (void)threads, (void)first,
+        (void)n_all;
 #endif
+}
+
+/// C[m, b.n] = alpha * op(A) * B + beta * C in fp16 (see the file comment) against a packed
+/// B, on up to `threads` threads.
+inline void hgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_t lda, float alpha,
+                         const PackedH& b, float beta, float* c, std::size_t ldc, int threads = 1) {
+    const SharedAProductH one{&b, c, ldc};
+    hgemm_packed_shared_a(trans_a, m, a, lda, alpha, &one, 1, beta, threads);
 }
 
 /// The general product: packs op(B) into a per-thread buffer, then hgemm_packed.
@@ -522,6 +556,22 @@ inline void hgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
     thread_local PackedH packed;
     pack_bh(trans_b, k, n, b, ldb, packed);
     hgemm_packed(trans_a, m, a, lda, alpha, packed, beta, c, ldc, threads);
+}
+
+/// Two general products with the same op(A) [m, k] in fp16, C1 [m, n1] and C2 [m, n2], with
+/// op(A) scaled and packed once for both (hgemm_packed_shared_a); the same bits as two
+/// hgemm calls.
+inline void hgemm_shared_a(bool trans_a, bool trans_b, std::size_t m, std::size_t n1,
+                           std::size_t n2, std::size_t k, float alpha, const float* a,
+                           std::size_t lda, const float* b1, std::size_t ldb1, const float* b2,
+                           std::size_t ldb2, float beta, float* c1, std::size_t ldc1, float* c2,
+                           std::size_t ldc2, int threads = 1) {
+    if (m == 0) return;
+    detail::pack_two_and_run<PackedH, SharedAProductH>(
+        trans_b, k, n1, n2, b1, ldb1, b2, ldb2, c1, ldc1, c2, ldc2, pack_bh,
+        [&](const SharedAProductH* prods) {
+            hgemm_packed_shared_a(trans_a, m, a, lda, alpha, prods, 2, beta, threads);
+        });
 }
 
 }  // namespace nnlite::cpu_gemm

@@ -291,8 +291,51 @@ struct SharedAProduct {
     std::size_t ldc = 0;
 };
 
-/// The most products sgemm_packed_shared_a takes in one call.
+/// The most products sgemm_packed_shared_a (and hgemm_packed_shared_a) take in one call.
 constexpr std::size_t kMaxSharedA = 4;
+
+namespace detail {
+
+/// The joint row of panels of up to kMaxSharedA products sharing op(A) (Product: b, c, ldc
+/// with b->panels(), b->n): first[i] is product i's first panel, first[count] all of them;
+/// columns, their widths summed.
+struct PanelRow {
+    std::size_t first[kMaxSharedA + 1] = {};
+    std::size_t columns = 0;
+    std::size_t panels(std::size_t count) const { return first[count]; }
+};
+template <class Product>
+PanelRow panel_row(const Product* prods, std::size_t count) {
+    PanelRow row;
+    for (std::size_t i = 0; i < count; ++i) {
+        row.first[i + 1] = row.first[i] + prods[i].b->panels();
+        row.columns += prods[i].b->n;
+    }
+    return row;
+}
+
+/// Every product's C = beta C (the products of a k = 0 call).
+template <class Product>
+void scale_products(std::size_t m, const Product* prods, std::size_t count, float beta) {
+    for (std::size_t i = 0; i < count; ++i)
+        scale_c(m, prods[i].b->n, beta, prods[i].c, prods[i].ldc);
+}
+
+/// The two products of sgemm_shared_a / hgemm_shared_a: op(B1) and op(B2) packed by
+/// pack(trans_b, k, n, b, ldb, Packed&) into per-thread buffers, then run(prods) with the
+/// two products {packed B_i, C_i, ldc_i}.
+template <class Packed, class Product, class Pack, class Run>
+void pack_two_and_run(bool trans_b, std::size_t k, std::size_t n1, std::size_t n2, const float* b1,
+                      std::size_t ldb1, const float* b2, std::size_t ldb2, float* c1,
+                      std::size_t ldc1, float* c2, std::size_t ldc2, Pack&& pack, Run&& run) {
+    thread_local Packed packed1, packed2;
+    pack(trans_b, k, n1, b1, ldb1, packed1);
+    pack(trans_b, k, n2, b2, ldb2, packed2);
+    const Product prods[2] = {{&packed1, c1, ldc1}, {&packed2, c2, ldc2}};
+    run(prods);
+}
+
+}  // namespace detail
 
 /// C_i = alpha * op(A) * B_i + beta * C_i for `count` (1 to kMaxSharedA) products with the
 /// same op(A) [m, k] (every B_i has that k), on up to `threads` threads. Their B panels are
@@ -308,18 +351,12 @@ inline void sgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, s
     count = std::min(count, kMaxSharedA);
     if (m == 0 || count == 0) return;
     const std::size_t k = prods[0].b->k;
-    // first[i]: the index of product i's first panel in the joint row of panels.
-    std::size_t first[kMaxSharedA + 1] = {};
-    std::size_t n_all = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-        first[i + 1] = first[i] + prods[i].b->panels();
-        n_all += prods[i].b->n;
-    }
-    const std::size_t panels = first[count];
+    const detail::PanelRow row = detail::panel_row(prods, count);
+    const std::size_t* first = row.first;
+    const std::size_t panels = row.panels(count), n_all = row.columns;
     if (panels == 0) return;
     if (k == 0) {
-        for (std::size_t i = 0; i < count; ++i)
-            detail::scale_c(m, prods[i].b->n, beta, prods[i].c, prods[i].ldc);
+        detail::scale_products(m, prods, count, beta);
         return;
     }
     const std::size_t row_tiles = (m + MC - 1) / MC;
@@ -387,11 +424,11 @@ inline void sgemm_shared_a(bool trans_a, bool trans_b, std::size_t m, std::size_
                            std::size_t ldb2, float beta, float* c1, std::size_t ldc1, float* c2,
                            std::size_t ldc2, int threads = 1) {
     if (m == 0) return;
-    thread_local PackedB packed1, packed2;
-    pack_b(trans_b, k, n1, b1, ldb1, packed1);
-    pack_b(trans_b, k, n2, b2, ldb2, packed2);
-    const SharedAProduct prods[2] = {{&packed1, c1, ldc1}, {&packed2, c2, ldc2}};
-    sgemm_packed_shared_a(trans_a, m, a, lda, alpha, prods, 2, beta, threads);
+    detail::pack_two_and_run<PackedB, SharedAProduct>(
+        trans_b, k, n1, n2, b1, ldb1, b2, ldb2, c1, ldc1, c2, ldc2, pack_b,
+        [&](const SharedAProduct* prods) {
+            sgemm_packed_shared_a(trans_a, m, a, lda, alpha, prods, 2, beta, threads);
+        });
 }
 
 }  // namespace nnlite::cpu_gemm
