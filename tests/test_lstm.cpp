@@ -705,24 +705,33 @@ TEST_CASE("lstm_bidirectional_layer equals two lstm_layer calls, on one thread a
                 auto fwd = ops::lstm_layer(b[0], c.lengths, b[1], b[2], b[3], b[4], b[5], b[6]);
                 auto rev =
                     ops::lstm_layer(b[0], c.lengths, b[8], b[9], b[10], b[11], b[12], b[13], true);
-                CHECK(both.first.output.grad_fn() == both.second.h_n.grad_fn());  // one node
-                for (auto [x, y] : {std::pair{both.first.output, fwd.output},
-                                    {both.first.h_n, fwd.h_n},
-                                    {both.first.c_n, fwd.c_n},
-                                    {both.second.output, rev.output},
-                                    {both.second.h_n, rev.h_n},
-                                    {both.second.c_n, rev.c_n}})
+                CHECK(both.output.grad_fn() == both.h_n[1].grad_fn());  // one node
+                // Each direction writes its half of [T, B, 2H] (padding zeroed there only).
+                CHECK(both.output.shape() == Shape{c.T, c.B, 2 * c.H});
+                for (auto [x, y] :
+                     {std::pair{both.output,
+                                ops::concat(TensorList<double>{fwd.output, rev.output}, 2)},
+                      {both.h_n[0], fwd.h_n},
+                      {both.c_n[0], fwd.c_n},
+                      {both.h_n[1], rev.h_n},
+                      {both.c_n[1], rev.c_n}})
                     CHECK(max_rel_diff(x, y) == 0.0);
                 Generator gen(seed);
                 auto w = Tensor<double>::uniform(fwd.output.shape(), -1, 1, gen);
                 auto wh = Tensor<double>::uniform(fwd.h_n.shape(), -1, 1, gen);
-                auto loss = [&](const ops::LSTMLayerOutput<double>& p,
-                                const ops::LSTMLayerOutput<double>& q) {
-                    return ops::sum(p.output * w) + ops::sum(q.output * w * 0.5) +
-                           ops::sum(p.h_n * wh) + ops::sum(q.c_n * wh);
+                // Every other case reads only the final states: the output gets no gradient.
+                const bool use_output = seed % 4 != 0;
+                CAPTURE(use_output);
+                auto loss = [&](const Tensor<double>& out_f, const Tensor<double>& out_r,
+                                const Tensor<double>& h_f, const Tensor<double>& c_r) {
+                    auto l = ops::sum(h_f * wh) + ops::sum(c_r * wh);
+                    if (use_output) l = l + ops::sum(out_f * w) + ops::sum(out_r * w * 0.5);
+                    return l;
                 };
-                loss(both.first, both.second).backward();
-                loss(fwd, rev).backward();
+                loss(ops::narrow(both.output, 2, 0, c.H), ops::narrow(both.output, 2, c.H, c.H),
+                     both.h_n[0], both.c_n[1])
+                    .backward();
+                loss(fwd.output, rev.output, fwd.h_n, rev.c_n).backward();
                 for (std::size_t k = 0; k < a.size(); ++k) {
                     if (!a[k].defined()) continue;
                     CAPTURE(k);
@@ -743,4 +752,11 @@ TEST_CASE("lstm_bidirectional_layer reports bad arguments of either direction") 
                          ShapeError);
     CHECK_THROWS_WITH_AS(ops::lstm_bidirectional_layer(f[0], {4, 0, 2}, p, p),
                          doctest::Contains("lengths[1] = 0 is outside [1, T]"), ValueError);
+    // Each direction valid on its own, but their outputs cannot share [T, B, 2H].
+    auto g = random_layer_inputs<float>(4, 3, 2, 4, 2, false, true);
+    auto other = ops::LSTMDirectionParams<float>{g[3], g[4], g[5], g[6], {}, {}};
+    CHECK_THROWS_WITH_AS(ops::lstm_bidirectional_layer(f[0], {}, p, other),
+                         doctest::Contains("forward direction has hidden size 5 (w_hh [20,5]) but "
+                                           "the reverse direction 4 (w_hh [16,4])"),
+                         ShapeError);
 }

@@ -2,9 +2,10 @@
 // names and layouts, same default initialisation, so weights move between the two.
 //
 // LSTM stacks num_layers layers; with bidirectional each layer runs a forward and a
-// reverse direction and concatenates their outputs ([.., 2H]: forward first). Every
+// reverse direction whose outputs lie side by side ([.., 2H]: forward first). Every
 // layer/direction is one fused ops::lstm_layer node (a bidirectional layer is one
-// ops::lstm_bidirectional_layer node whose two directions run concurrently). Dropout (probability
+// ops::lstm_bidirectional_layer node whose two directions run concurrently and write their
+// halves of the [T, B, 2H] output directly). Dropout (probability
 // `dropout`) is applied to the input of every layer but the first, i.e. between layers and never
 // after the last one, and only in training mode.
 //
@@ -212,7 +213,6 @@ class LSTM : public Module<T, B> {
             if (l > 0)
                 layer_in =
                     ops::dropout(layer_in, options_.dropout(), this->is_training(), *dropout_gen_);
-            std::vector<tensor_type> outs;
             ops::LSTMDirectionParams<T, B> dir[2];
             for (std::size_t d = 0; d < D; ++d) {
                 const std::size_t k = l * D + d;
@@ -223,22 +223,22 @@ class LSTM : public Module<T, B> {
                     dir[d].c0 = ops::reshape(ops::narrow(c0, 0, k, 1), {-1, H64});
                 }
             }
-            std::vector<ops::LSTMLayerOutput<T, B>> results;
-            if (D == 2) {  // both directions as one node, run concurrently
+            if (D == 2) {  // both directions as one node, run concurrently, output [T, B, 2H]
                 auto both = ops::lstm_bidirectional_layer(layer_in, lengths, dir[0], dir[1],
                                                           options_.compute());
-                results = {both.first, both.second};
+                layer_in = both.output;
+                for (int d = 0; d < 2; ++d) {
+                    hs.push_back(both.h_n[d]);
+                    cs.push_back(both.c_n[d]);
+                }
             } else {
                 const auto& p = dir[0];
-                results = {ops::lstm_layer(layer_in, lengths, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih,
-                                           p.b_hh, false, options_.compute())};
-            }
-            for (const auto& r : results) {
-                outs.push_back(r.output);
+                auto r = ops::lstm_layer(layer_in, lengths, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih,
+                                         p.b_hh, false, options_.compute());
+                layer_in = r.output;
                 hs.push_back(r.h_n);
                 cs.push_back(r.c_n);
             }
-            layer_in = D == 1 ? outs[0] : ops::concat(outs, 2);
         }
 
         LSTMOutput<T, B> out;

@@ -201,6 +201,37 @@ inline LSTMSchedule make_lstm_schedule(const std::vector<std::int64_t>& lengths,
     return s;
 }
 
+/// Where the step-ordered rows go in a padded output viewed as rows of one direction's
+/// width: row k of the step order is padded row p = t B + b (padded_row[k], or k itself with
+/// equal lengths), and in an output of D directions side by side (lstm_bidirectional_layer's
+/// [T, B, 2H]) that is row p D + d of direction d.
+inline std::vector<std::size_t> output_rows(const LSTMSchedule& sc, std::size_t D, std::size_t d) {
+    std::vector<std::size_t> rows(sc.rows);
+    for (std::size_t k = 0; k < sc.rows; ++k) rows[k] = (sc.packed ? sc.padded_row[k] : k) * D + d;
+    return rows;
+}
+
+/// The padded rows (t >= lengths[b]; none with equal lengths) in the same view.
+inline std::vector<std::size_t> padding_rows(const LSTMSchedule& sc, std::size_t D, std::size_t d) {
+    std::vector<std::size_t> rows;
+    if (!sc.packed) return rows;
+    std::vector<bool> real(sc.time * sc.batch, false);
+    for (std::size_t p : sc.padded_row) real[p] = true;
+    for (std::size_t p = 0; p < real.size(); ++p)
+        if (!real[p]) rows.push_back(p * D + d);
+    return rows;
+}
+
+/// Zeroes the given rows (of `width` elements) of out: a padded output's padding, instead of
+/// a fill of all of it that the real rows then overwrite.
+template <class K, class T, class B>
+void zero_rows(T* out, const std::vector<std::size_t>& rows, std::size_t width) {
+    if (rows.empty() || width == 0) return;
+    const auto zero = Tensor<T, B>::zeros({1, width});
+    const std::vector<std::size_t> from(rows.size(), 0);
+    K::copy_rows(zero.data(), from.data(), out, rows.data(), rows.size(), width);
+}
+
 /// The recurrent product against one weight matrix used every step: C = A · op(W) + beta C,
 /// in compute type c. Backends whose lstm_kernels offer pack_weights/gemm_packed with a
 /// compute type (the CPU) pack op(W) once here and reuse it each step; others call their
@@ -323,6 +354,9 @@ struct LSTMLayerSaved {
     Tensor<T, B> h_prev;  // [N, H] hidden state entering each step
     Tensor<T, B> c0;      // [B, H] initial cell state, sorted order
     Tensor<T, B> w_ih, w_hh;
+    // Row k of the step order -> its row in the output viewed as [*, H] (output_rows); empty
+    // when the steps wrote the output itself (equal lengths, one direction).
+    std::vector<std::size_t> out_rows;
     bool need_x = false, need_h0 = false, need_c0 = false;
     bool need_w_ih = false, need_w_hh = false, need_b_ih = false, need_b_hh = false;
 };
@@ -340,9 +374,9 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     // an undefined g[i] is zeros that were never written (the last layer's per-step output,
     // when only h_n is used, would be a [T, B, H] fill and a pass reading it per direction).
     Tensor<T, B> dy_rows = g[0];
-    if (sc.packed && g[0].defined()) {
+    if (!sv.out_rows.empty() && g[0].defined()) {
         dy_rows = Tensor<T, B>::empty({N, H});
-        K::copy_rows(g[0].data(), sc.padded_row.data(), dy_rows.data(), iota, N, H);
+        K::copy_rows(g[0].data(), sv.out_rows.data(), dy_rows.data(), iota, N, H);
     }
     const T* dy = dy_rows.defined() ? dy_rows.data() : nullptr;
     // Rows whose last step is s start their recurrence from the h_n / c_n gradients (zeros
@@ -359,7 +393,8 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     const Shape x_shape{sc.time, Bn, I};
     Tensor<T, B> dx_rows;  // [N, I] in step order
     if (sv.need_x) {
-        out[0] = sc.packed ? Tensor<T, B>::zeros(x_shape) : Tensor<T, B>::empty(x_shape);
+        out[0] = Tensor<T, B>::empty(x_shape);
+        zero_rows<K, T, B>(out[0].data(), padding_rows(sc, 1, 0), I);  // the rest is written
         dx_rows = sc.packed ? Tensor<T, B>::empty({N, I}) : out[0];
     }
     if (sv.need_w_ih) out[3] = Tensor<T, B>::empty({G, I});
@@ -490,13 +525,16 @@ bool lstm_layer_needs_grad(const Tensor<T, B>& x, const Tensor<T, B>& h0, const 
 
 /// The forward pass of one direction, arguments already checked and sv->sched built; with
 /// need_grad, fills *sv with what backward needs. Records nothing and reads no
-/// thread-local state, so it may run on a worker thread.
+/// thread-local state, so it may run on a worker thread. The output goes to `out` when
+/// given, as direction d of D side by side ([T, B, D H]; the rows of the other directions
+/// are not touched, so they may be written at the same time), else to a new [T, B, H].
 template <class T, class B>
 LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<T, B>& x,
                                          const Tensor<T, B>& h0, const Tensor<T, B>& c0,
                                          const Tensor<T, B>& w_ih, const Tensor<T, B>& w_hh,
                                          const Tensor<T, B>& b_ih, const Tensor<T, B>& b_hh,
-                                         bool need_grad) {
+                                         bool need_grad, Tensor<T, B> out = {}, std::size_t D = 1,
+                                         std::size_t d = 0) {
     using K = lstm_kernels<B>;
     const typename backend_traits<B>::kernel_scope flush_denormals;
     const std::size_t Tn = x.size(0), Bn = x.size(1), I = x.size(2);
@@ -551,8 +589,12 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     if (c0.defined()) K::copy_rows(c0.data(), sc.perm.data(), c0s.data(), iota, Bn, H);
 
     LSTMLayerOutput<T, B> res;
-    res.output = sc.packed ? Tensor<T, B>::zeros({Tn, Bn, H}) : Tensor<T, B>::empty({Tn, Bn, H});
-    Tensor<T, B> y_rows = sc.packed ? Tensor<T, B>::empty({N, H}) : res.output;
+    if (!out.defined()) out = Tensor<T, B>::empty({Tn, Bn, H});
+    res.output = out;
+    // With equal lengths and one direction the steps write the output itself; otherwise
+    // their rows are scattered into it after the loop (and only its padding zeroed).
+    const bool direct = !sc.packed && D == 1;
+    Tensor<T, B> y_rows = direct ? out : Tensor<T, B>::empty({N, H});
     // With grad, every step's cell state and h_prev are kept; without, the cell state is
     // updated in place in c0s (rows that finished keep their final state).
     Tensor<T, B> cells, h_prev;
@@ -579,7 +621,12 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
              bias.defined() ? bias.data() : nullptr);
     }
 
-    if (sc.packed) K::copy_rows(y, iota, res.output.data(), sc.padded_row.data(), N, H);
+    if (!direct) {
+        std::vector<std::size_t> rows = output_rows(sc, D, d);
+        K::copy_rows(y, iota, out.data(), rows.data(), N, H);
+        zero_rows<K, T, B>(out.data(), padding_rows(sc, D, d), H);
+        if (need_grad) sv->out_rows = std::move(rows);
+    }
     res.h_n = Tensor<T, B>::empty({Bn, H});
     res.c_n = Tensor<T, B>::empty({Bn, H});
     K::copy_rows(y, sc.end_row.data(), res.h_n.data(), sc.perm.data(), Bn, H);
@@ -675,21 +722,33 @@ struct LSTMDirectionParams {
     Tensor<T, B> h0, c0;
 };
 
+/// Outputs of lstm_bidirectional_layer: output [T, B, 2H], the forward direction's y in
+/// [.., :H] and the reverse direction's in [.., H:] (zero past each sequence's length), and
+/// each direction's final states [B, H] (index 0 forward, 1 reverse).
+template <class T, class B = cpu>
+struct LSTMBidirectionalOutput {
+    Tensor<T, B> output;
+    Tensor<T, B> h_n[2];
+    Tensor<T, B> c_n[2];
+};
+
 /// Both directions of a bidirectional layer over the same input and lengths: the same
-/// results as lstm_layer(.., reverse = false) and lstm_layer(.., reverse = true), but the
-/// two directions run concurrently, forward and backward, each on one core with
-/// single-threaded GEMMs (see run_directions). On 2 cores that beats giving every
-/// GEMM both threads: the per-step recurrent GEMMs ([B, H] x [H, 4H]) are too small to
-/// split well, and the gate math between them is single-threaded anyway.
-/// Returns {forward, reverse}, recorded as ONE autograd node
-/// ("BidirectionalLSTMLayerBackward") with inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh) of the
-/// forward direction then of the reverse one, and outputs (output, h_n, c_n) of each.
-/// `compute` as in lstm_layer, for both directions.
+/// results as lstm_layer(.., reverse = false) and lstm_layer(.., reverse = true) with their
+/// outputs concatenated on the last dimension, but the two directions run concurrently,
+/// forward and backward, each on one core with single-threaded GEMMs (see run_directions),
+/// and each writes its half of the output directly: no concatenation pass, and in the
+/// backward no split of its gradient. On 2 cores that beats giving every GEMM both threads:
+/// the per-step recurrent GEMMs ([B, H] x [H, 4H]) are too small to split well, and the gate
+/// math between them is single-threaded anyway. The directions must have the same hidden
+/// size. Recorded as ONE autograd node ("BidirectionalLSTMLayerBackward") with inputs (x,
+/// h0, c0, w_ih, w_hh, b_ih, b_hh) of the forward direction then of the reverse one, and
+/// outputs (output, h_n[0], c_n[0], h_n[1], c_n[1]). `compute` as in lstm_layer, for both.
 template <class T, class B>
-std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer(
-    const Tensor<T, B>& x, const std::vector<std::int64_t>& lengths,
-    const LSTMDirectionParams<T, B>& fwd, const LSTMDirectionParams<T, B>& rev,
-    ComputeType compute = ComputeType::fp32) {
+LSTMBidirectionalOutput<T, B> lstm_bidirectional_layer(const Tensor<T, B>& x,
+                                                       const std::vector<std::int64_t>& lengths,
+                                                       const LSTMDirectionParams<T, B>& fwd,
+                                                       const LSTMDirectionParams<T, B>& rev,
+                                                       ComputeType compute = ComputeType::fp32) {
     require_lstm_compute<T, B>(compute);
     const LSTMDirectionParams<T, B>* dirs[2] = {&fwd, &rev};
     bool need_grad = false;
@@ -703,11 +762,20 @@ std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer
         sv[d]->sched = detail::make_lstm_schedule(lengths, x.size(0), x.size(1), d == 1);
         sv[d]->compute = compute;
     }
-    LSTMLayerOutput<T, B> res[2];
+    const std::size_t H = fwd.w_hh.size(1);
+    check<ShapeError>(rev.w_hh.size(1) == H, "lstm_bidirectional_layer: the forward direction has ",
+                      "hidden size ", H, " (w_hh ", to_string(fwd.w_hh.shape()),
+                      ") but the reverse direction ", rev.w_hh.size(1), " (w_hh ",
+                      to_string(rev.w_hh.shape()), "); both must be the same");
+    LSTMBidirectionalOutput<T, B> res;
+    res.output = Tensor<T, B>::empty({x.size(0), x.size(1), 2 * H});
     auto run = [&](int d) {
         const auto& p = *dirs[d];
-        res[d] = detail::lstm_layer_forward(sv[d].get(), x, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih,
-                                            p.b_hh, need_grad);
+        auto r =
+            detail::lstm_layer_forward(sv[d].get(), x, p.h0, p.c0, p.w_ih, p.w_hh, p.b_ih, p.b_hh,
+                                       need_grad, res.output, 2, static_cast<std::size_t>(d));
+        res.h_n[d] = r.h_n;
+        res.c_n[d] = r.c_n;
     };
     detail::run_directions<B>([&] { run(0); }, [&] { run(1); });
     if (need_grad) {
@@ -720,22 +788,23 @@ std::pair<LSTMLayerOutput<T, B>, LSTMLayerOutput<T, B>> lstm_bidirectional_layer
         auto sf = sv[0], sr = sv[1];
         autograd::record<T, B>(
             "BidirectionalLSTMLayerBackward", inputs,
-            {res[0].output, res[0].h_n, res[0].c_n, res[1].output, res[1].h_n, res[1].c_n},
+            {res.output, res.h_n[0], res.c_n[0], res.h_n[1], res.c_n[1]},
             [sf, sr](const auto& g) {
+                // Each direction gathers its half of the output's gradient (sv->out_rows).
                 std::vector<Tensor<T, B>> gf, gr;
                 detail::run_directions<B>(
                     [&] {
                         gf = detail::lstm_layer_backward(*sf, {g[0], g[1], g[2]});
                     },
                     [&] {
-                        gr = detail::lstm_layer_backward(*sr, {g[3], g[4], g[5]});
+                        gr = detail::lstm_layer_backward(*sr, {g[0], g[3], g[4]});
                     });
                 gf.insert(gf.end(), gr.begin(), gr.end());
                 return gf;
             },
             /*materialize_grads=*/false);
     }
-    return {res[0], res[1]};
+    return res;
 }
 
 }  // namespace nnlite::ops
