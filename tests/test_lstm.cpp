@@ -662,18 +662,29 @@ TEST_CASE("lstm_layer node: retain_graph allows a second backward, otherwise it 
     CHECK(!q.h_n.requires_grad());
 }
 
-TEST_CASE("lstm_bidirectional_layer equals two lstm_layer calls, on one thread and on two") {
-    // The concurrent path (each direction on its own thread with single-threaded BLAS) must
-    // give exactly what the two directions give one after the other: odd sizes, length-1
-    // sequences, unequal lengths, initial states, float and double.
+namespace {
+
+/// lstm_bidirectional_layer against two lstm_layer calls (forward, reverse) with their
+/// outputs concatenated, on one thread and on two: outputs and final states bit for bit
+/// (`grad_tol` 0: the gradients too; else their max_rel_diff bound), in compute type c.
+/// With equal lengths each direction's steps write their half of [T, B, 2H] in place (a
+/// row stride of 2H through the step's epilogue), with unequal lengths they scatter it.
+template <class V>
+void check_bidirectional_vs_two_layers(ComputeType compute, double grad_tol) {
     struct Case {
         std::size_t T, B, I, H;
         std::vector<std::int64_t> lengths;
     };
+    // Odd sizes (H not a multiple of any vector width or panel), length-1 sequences, B = 1,
+    // equal and unequal lengths.
     const std::vector<Case> cases = {
-        {7, 5, 3, 5, {7, 1, 4, 7, 2}},    {1, 3, 5, 3, {}},
-        {6, 4, 1, 1, {1, 1, 1, 1}},       {9, 2, 6, 13, {}},
+        {7, 5, 3, 5, {7, 1, 4, 7, 2}},
+        {1, 3, 5, 3, {}},
+        {6, 4, 1, 1, {1, 1, 1, 1}},
+        {9, 2, 6, 13, {}},
         {5, 6, 7, 3, {3, 5, 5, 1, 2, 4}},
+        {4, 1, 9, 37, {}},
+        {3, 7, 16, 20, {}},
     };
     const int saved_threads = num_threads();
     std::uint64_t seed = 500;
@@ -685,10 +696,10 @@ TEST_CASE("lstm_bidirectional_layer equals two lstm_layer calls, on one thread a
                 CAPTURE(c.T);
                 CAPTURE(c.H);
                 CAPTURE(state);
-                auto f = random_layer_inputs<double>(c.T, c.B, c.I, c.H, ++seed, state, true);
-                auto r = random_layer_inputs<double>(c.T, c.B, c.I, c.H, ++seed, state, true);
-                r[0] = f[0];              // one input for both directions
-                TensorList<double> a, b;  // a: bidirectional op, b: two lstm_layer calls
+                auto f = random_layer_inputs<V>(c.T, c.B, c.I, c.H, ++seed, state, true);
+                auto r = random_layer_inputs<V>(c.T, c.B, c.I, c.H, ++seed, state, true);
+                r[0] = f[0];         // one input for both directions
+                TensorList<V> a, b;  // a: bidirectional op, b: two lstm_layer calls
                 for (auto* src : {&f, &r})
                     for (std::size_t k = 0; k < src->size(); ++k) {
                         const auto& t = (*src)[k];
@@ -696,36 +707,48 @@ TEST_CASE("lstm_bidirectional_layer equals two lstm_layer calls, on one thread a
                         a.push_back(shared_x ? a[0] : t.defined() ? t.clone().requires_grad_() : t);
                         b.push_back(shared_x ? b[0] : t.defined() ? t.clone().requires_grad_() : t);
                     }
-                auto params = [](const TensorList<double>& v, std::size_t o) {
-                    return ops::LSTMDirectionParams<double>{v[o + 3], v[o + 4], v[o + 5],
-                                                            v[o + 6], v[o + 1], v[o + 2]};
+                auto params = [](const TensorList<V>& v, std::size_t o) {
+                    return ops::LSTMDirectionParams<V>{v[o + 3], v[o + 4], v[o + 5],
+                                                       v[o + 6], v[o + 1], v[o + 2]};
                 };
-                auto both =
-                    ops::lstm_bidirectional_layer(a[0], c.lengths, params(a, 0), params(a, 7));
-                auto fwd = ops::lstm_layer(b[0], c.lengths, b[1], b[2], b[3], b[4], b[5], b[6]);
-                auto rev =
-                    ops::lstm_layer(b[0], c.lengths, b[8], b[9], b[10], b[11], b[12], b[13], true);
+                auto both = ops::lstm_bidirectional_layer(a[0], c.lengths, params(a, 0),
+                                                          params(a, 7), compute);
+                auto fwd = ops::lstm_layer(b[0], c.lengths, b[1], b[2], b[3], b[4], b[5], b[6],
+                                           false, compute);
+                auto rev = ops::lstm_layer(b[0], c.lengths, b[8], b[9], b[10], b[11], b[12], b[13],
+                                           true, compute);
                 CHECK(both.output.grad_fn() == both.h_n[1].grad_fn());  // one node
                 // Each direction writes its half of [T, B, 2H] (padding zeroed there only).
                 CHECK(both.output.shape() == Shape{c.T, c.B, 2 * c.H});
                 for (auto [x, y] :
-                     {std::pair{both.output,
-                                ops::concat(TensorList<double>{fwd.output, rev.output}, 2)},
+                     {std::pair{both.output, ops::concat(TensorList<V>{fwd.output, rev.output}, 2)},
                       {both.h_n[0], fwd.h_n},
                       {both.c_n[0], fwd.c_n},
                       {both.h_n[1], rev.h_n},
                       {both.c_n[1], rev.c_n}})
                     CHECK(max_rel_diff(x, y) == 0.0);
+                // The same without grad (inference: the cell state updated in place, h_prev
+                // read from the output where it lies).
+                {
+                    NoGradGuard no_grad;
+                    auto inf = ops::lstm_bidirectional_layer(a[0], c.lengths, params(a, 0),
+                                                             params(a, 7), compute);
+                    CHECK(max_rel_diff(inf.output, both.output) == 0.0);
+                    for (int d = 0; d < 2; ++d) {
+                        CHECK(max_rel_diff(inf.h_n[d], both.h_n[d]) == 0.0);
+                        CHECK(max_rel_diff(inf.c_n[d], both.c_n[d]) == 0.0);
+                    }
+                }
                 Generator gen(seed);
-                auto w = Tensor<double>::uniform(fwd.output.shape(), -1, 1, gen);
-                auto wh = Tensor<double>::uniform(fwd.h_n.shape(), -1, 1, gen);
+                auto w = Tensor<V>::uniform(fwd.output.shape(), -1, 1, gen);
+                auto wh = Tensor<V>::uniform(fwd.h_n.shape(), -1, 1, gen);
                 // Every other case reads only the final states: the output gets no gradient.
                 const bool use_output = seed % 4 != 0;
                 CAPTURE(use_output);
-                auto loss = [&](const Tensor<double>& out_f, const Tensor<double>& out_r,
-                                const Tensor<double>& h_f, const Tensor<double>& c_r) {
+                auto loss = [&](const Tensor<V>& out_f, const Tensor<V>& out_r,
+                                const Tensor<V>& h_f, const Tensor<V>& c_r) {
                     auto l = ops::sum(h_f * wh) + ops::sum(c_r * wh);
-                    if (use_output) l = l + ops::sum(out_f * w) + ops::sum(out_r * w * 0.5);
+                    if (use_output) l = l + ops::sum(out_f * w) + ops::sum(out_r * w * V(0.5));
                     return l;
                 };
                 loss(ops::narrow(both.output, 2, 0, c.H), ops::narrow(both.output, 2, c.H, c.H),
@@ -736,10 +759,32 @@ TEST_CASE("lstm_bidirectional_layer equals two lstm_layer calls, on one thread a
                     if (!a[k].defined()) continue;
                     CAPTURE(k);
                     REQUIRE(a[k].grad().defined());
-                    CHECK(max_rel_diff(a[k].grad(), b[k].grad()) < 1e-14);
+                    CHECK(max_rel_diff(a[k].grad(), b[k].grad()) <= grad_tol);
                 }
             }
     set_num_threads(saved_threads);
+}
+
+}  // namespace
+
+TEST_CASE("lstm_bidirectional_layer equals two lstm_layer calls, on one thread and on two") {
+    // The concurrent path (each direction on its own thread with single-threaded BLAS) must
+    // give exactly what the two directions give one after the other: odd sizes, length-1
+    // sequences, unequal lengths, initial states. Double runs BLAS and the separate gate
+    // pass; float the fused steps (own kernels) in every compute type this CPU runs.
+    check_bidirectional_vs_two_layers<double>(ComputeType::fp32, 1e-14);
+    for (ComputeType c : {ComputeType::fp32, ComputeType::bf16, ComputeType::fp16}) {
+        const std::string name = to_string(c);
+        CAPTURE(name);
+        const std::string why = ops::lstm_compute_unavailable<float, cpu>(c);
+        if (!why.empty()) {
+            MESSAGE((std::string("skipped compute type ") + name + ": " + why));
+            continue;
+        }
+        // The weight gradients sum over all rows in GEMMs that may split their work by
+        // thread count: the last bits of a float sum may differ.
+        check_bidirectional_vs_two_layers<float>(c, 1e-5);
+    }
 }
 
 TEST_CASE("lstm_bidirectional_layer reports bad arguments of either direction") {

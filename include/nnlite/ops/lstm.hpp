@@ -269,6 +269,9 @@ struct RecurrentWeights<K, T,
 /// those, and add the biases in the step too (fused: the caller passes b_ih + b_hh rather
 /// than putting them into every row of gates first, and projects the input in chunks just
 /// ahead of the steps); others a GEMM then gates_forward, with the biases already in gates.
+/// h_prev's rows are ldh apart and h_out's ldo apart; only a fused step takes ldo other
+/// than H (lstm_layer_forward's `direct`: a bidirectional layer's direction writing its
+/// half of [T, B, 2H] in place needs the stride in the step's epilogue).
 template <class K, class T, class = void>
 struct ForwardStep {
     static constexpr bool fused = false;
@@ -276,9 +279,11 @@ struct ForwardStep {
     std::size_t hidden;
     ForwardStep(const T* w_hh, std::size_t H, ComputeType c)
         : w(true, H, 4 * H, w_hh, H, c), hidden(H) {}
-    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho,
-                    const T* /*bias: already in gates*/) const {
-        w.multiply(rows, hp, hidden, T(1), gates, 4 * hidden);
+    void operator()(std::size_t rows, const T* hp, std::size_t ldh, T* gates, const T* cp, T* co,
+                    T* ho, std::size_t ldo, const T* /*bias: already in gates*/) const {
+        check<Error>(ldo == hidden, "lstm: an unfused step writes h_out with row stride ", hidden,
+                     ", not ", ldo);
+        w.multiply(rows, hp, ldh, T(1), gates, 4 * hidden);
         K::gates_forward(gates, cp, co, ho, rows, hidden);
     }
 };
@@ -292,9 +297,9 @@ struct ForwardStep<K, T,
     std::size_t hidden;
     ForwardStep(const T* w_hh, std::size_t H, ComputeType c)
         : w(K::pack_gate_weights(w_hh, H, c)), hidden(H) {}
-    void operator()(std::size_t rows, const T* hp, T* gates, const T* cp, T* co, T* ho,
-                    const T* bias) const {
-        K::step_forward(rows, hp, hidden, w, gates, cp, co, ho, bias);
+    void operator()(std::size_t rows, const T* hp, std::size_t ldh, T* gates, const T* cp, T* co,
+                    T* ho, std::size_t ldo, const T* bias) const {
+        K::step_forward(rows, hp, ldh, w, gates, cp, co, ho, bias, ldo);
     }
 };
 
@@ -355,7 +360,7 @@ struct LSTMLayerSaved {
     Tensor<T, B> c0;      // [B, H] initial cell state, sorted order
     Tensor<T, B> w_ih, w_hh;
     // Row k of the step order -> its row in the output viewed as [*, H] (output_rows); empty
-    // when the steps wrote the output itself (equal lengths, one direction).
+    // when that is k itself (equal lengths, one direction).
     std::vector<std::size_t> out_rows;
     bool need_x = false, need_h0 = false, need_c0 = false;
     bool need_w_ih = false, need_w_hh = false, need_b_ih = false, need_b_hh = false;
@@ -591,9 +596,15 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     LSTMLayerOutput<T, B> res;
     if (!out.defined()) out = Tensor<T, B>::empty({Tn, Bn, H});
     res.output = out;
-    // With equal lengths and one direction the steps write the output itself; otherwise
-    // their rows are scattered into it after the loop (and only its padding zeroed).
-    const bool direct = !sc.packed && D == 1;
+    // With equal lengths the steps write the output itself: step-order row k is output row
+    // k, at row stride D H from direction d's first column (a fused step writes h with that
+    // stride; an unfused one only with one direction). Otherwise their rows are scattered
+    // into it after the loop (and only its padding zeroed). out_rows: step-order row k ->
+    // its row in the output viewed as [*, H], where that is not k itself.
+    const bool direct = !sc.packed && (D == 1 || Step::fused);
+    std::vector<std::size_t> out_rows;
+    if (sc.packed || D > 1) out_rows = output_rows(sc, D, d);
+    const std::size_t ldo = direct ? D * H : H;
     Tensor<T, B> y_rows = direct ? out : Tensor<T, B>::empty({N, H});
     // With grad, every step's cell state and h_prev are kept; without, the cell state is
     // updated in place in c0s (rows that finished keep their final state).
@@ -602,34 +613,45 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         cells = Tensor<T, B>::empty({N, H});
         h_prev = Tensor<T, B>::empty({N, H});
     }
-    T* y = y_rows.data();
+    T* y = direct ? out.data() + d * H : y_rows.data();
     // gates += h_prev · W_hh^T and the gate math each step: W_hh packed once for the loop.
     const Step step(w_hh.data(), H, sv->compute);
     for (std::size_t s = 0; s < sc.steps; ++s) {
         if (s == projected) project_ahead(s);
         const std::size_t rows = sc.active[s], r0 = sc.step_row[s];
-        const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * H;
+        const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * ldo;
+        std::size_t ldh = s == 0 ? H : ldo;
         T* cp = c0s.data();
         T* co = c0s.data();
         if (need_grad) {
-            kernels<B>::copy(h_prev.data() + r0 * H, hp, rows * H);
+            if (ldh == H)
+                kernels<B>::copy(h_prev.data() + r0 * H, hp, rows * H);
+            else  // the previous step's rows of direction d's half of the output
+                K::copy_rows(out.data(), out_rows.data() + sc.step_row[s - 1], h_prev.data(),
+                             iota + r0, rows, H);
             hp = h_prev.data() + r0 * H;
+            ldh = H;
             cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
             co = cells.data() + r0 * H;
         }
-        step(rows, hp, gates.data() + (r0 - gates_lo) * G, cp, co, y + r0 * H,
+        step(rows, hp, ldh, gates.data() + (r0 - gates_lo) * G, cp, co, y + r0 * ldo, ldo,
              bias.defined() ? bias.data() : nullptr);
     }
 
     if (!direct) {
-        std::vector<std::size_t> rows = output_rows(sc, D, d);
-        K::copy_rows(y, iota, out.data(), rows.data(), N, H);
+        K::copy_rows(y, iota, out.data(), out_rows.data(), N, H);
         zero_rows<K, T, B>(out.data(), padding_rows(sc, D, d), H);
-        if (need_grad) sv->out_rows = std::move(rows);
     }
     res.h_n = Tensor<T, B>::empty({Bn, H});
     res.c_n = Tensor<T, B>::empty({Bn, H});
-    K::copy_rows(y, sc.end_row.data(), res.h_n.data(), sc.perm.data(), Bn, H);
+    if (direct && D > 1) {  // final rows where they lie in the output
+        std::vector<std::size_t> ends(Bn);
+        for (std::size_t r = 0; r < Bn; ++r) ends[r] = out_rows[sc.end_row[r]];
+        K::copy_rows(out.data(), ends.data(), res.h_n.data(), sc.perm.data(), Bn, H);
+    } else {
+        K::copy_rows(y, sc.end_row.data(), res.h_n.data(), sc.perm.data(), Bn, H);
+    }
+    if (need_grad) sv->out_rows = std::move(out_rows);
     if (need_grad)
         K::copy_rows(cells.data(), sc.end_row.data(), res.c_n.data(), sc.perm.data(), Bn, H);
     else

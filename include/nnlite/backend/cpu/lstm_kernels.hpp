@@ -102,17 +102,18 @@ struct lstm_kernels<cpu> {
 
     /// Forward gate math for `rows` rows. `gates` [rows, 4H] holds pre-activations on entry
     /// and the activations (i, f, g, o) on exit (backward reuses them). `c_prev` and `c_out`
-    /// are [rows, H] and may alias (in-place cell update for inference); `h_out` [rows, H].
-    /// Row strides: gates 4H, the others H.
+    /// are [rows, H] and may alias (in-place cell update for inference); `h_out` [rows, ldo]
+    /// (ldo 0: H). Row strides: gates 4H, c_prev and c_out H, h_out ldo.
     template <class T>
     static void gates_forward(T* gates, const T* c_prev, T* c_out, T* h_out, std::size_t rows,
-                              std::size_t hidden) {
+                              std::size_t hidden, std::size_t ldo = 0) {
         const std::size_t H = hidden;
+        if (ldo == 0) ldo = H;
         for (std::size_t r = 0; r < rows; ++r) {
             T* a = gates + r * 4 * H;
             const T* cp = c_prev + r * H;
             T* co = c_out + r * H;
-            T* ho = h_out + r * H;
+            T* ho = h_out + r * ldo;
             // Contiguous passes (i and f together, g, o) so each one vectorises.
             vec::sigmoid(a, a, 2 * H);
             vec::tanh(a + 2 * H, a + 2 * H, H);
@@ -324,25 +325,28 @@ struct lstm_kernels<cpu> {
     /// One forward step: gates [rows, 4H] holds x·W_ih^T on entry, plus the biases unless
     /// `bias` ([4H], b_ih + b_hh) is given, which is then added here; adds h_prev · W_hh^T
     /// and applies gates_forward (fused in the GEMM's epilogue when w.fused: lstm_step.hpp,
-    /// which adds the bias there too). c_prev and c_out may alias.
+    /// which adds the bias there too). c_prev and c_out may alias. h_out's rows are ldo
+    /// apart (0: H; a bidirectional layer's directions write their halves of [T, B, 2H]).
     template <class T>
     static void step_forward(std::size_t rows, const T* h_prev, std::size_t ldh,
                              const gate_weights<T>& w, T* gates, const T* c_prev, T* c_out,
-                             T* h_out, const T* bias = nullptr) {
+                             T* h_out, const T* bias = nullptr, std::size_t ldo = 0) {
         if constexpr (std::is_same_v<T, float>) {
             if (w.bf16) {
                 cpu_lstm::step_forward_bf16(rows, h_prev, ldh, w.interleaved16, w.hidden, gates,
-                                            c_prev, c_out, h_out, cpu_lstm::gemm_threads(), bias);
+                                            c_prev, c_out, h_out, cpu_lstm::gemm_threads(), bias,
+                                            ldo);
                 return;
             }
             if (w.fp16) {
                 cpu_lstm::step_forward_fp16(rows, h_prev, ldh, w.interleavedh, w.hidden, gates,
-                                            c_prev, c_out, h_out, cpu_lstm::gemm_threads(), bias);
+                                            c_prev, c_out, h_out, cpu_lstm::gemm_threads(), bias,
+                                            ldo);
                 return;
             }
             if (w.fused) {
                 cpu_lstm::step_forward(rows, h_prev, ldh, w.interleaved, w.hidden, gates, c_prev,
-                                       c_out, h_out, cpu_lstm::gemm_threads(), bias);
+                                       c_out, h_out, cpu_lstm::gemm_threads(), bias, ldo);
                 return;
             }
         }
@@ -351,7 +355,7 @@ struct lstm_kernels<cpu> {
             for (std::size_t r = 0; r < rows; ++r)
                 for (std::size_t j = 0; j < G; ++j) gates[r * G + j] += bias[j];
         gemm_packed(rows, T(1), h_prev, ldh, w.plain, T(1), gates, G);
-        gates_forward(gates, c_prev, c_out, h_out, rows, w.hidden);
+        gates_forward(gates, c_prev, c_out, h_out, rows, w.hidden, ldo);
     }
 
     /// C[m, n] = alpha · op(A) · op(B) + beta · C with explicit row strides (k == 0 scales C

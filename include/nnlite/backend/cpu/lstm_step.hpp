@@ -71,10 +71,10 @@ namespace detail {
 /// The gate math of step_epilogue for two rows and the UB units of one full panel, on whole
 /// registers (simd_math.hpp). `t` points at the tile's row r; `a` at gates' row r, `cp`,
 /// `co`, `ho` at row r of c_prev, c_out, h_out, `b` into the bias [4H] (or null), each at
-/// the panel's first unit.
+/// the panel's first unit. Row strides: gates 4H, c_prev and c_out H, h_out ldo.
 NNLITE_SIMD_INLINE inline void step_epilogue_2rows(const float* t, std::size_t H, const float* b,
-                                                   float* a, const float* cp, float* co,
-                                                   float* ho) {
+                                                   float* a, const float* cp, float* co, float* ho,
+                                                   std::size_t ldo) {
     using S = cpu_gemm::Simd;
     namespace sm = cpu_gemm::simd_math;
     constexpr std::size_t NR = cpu_gemm::NR, U = UB;
@@ -94,15 +94,16 @@ NNLITE_SIMD_INLINE inline void step_epilogue_2rows(const float* t, std::size_t H
     S::store2(a + 2 * H, a1 + 2 * H, g);
     S::store2(a + 3 * H, a1 + 3 * H, o);
     S::store2(co, co + H, c);  // after c_prev's load: c_prev and c_out may alias
-    S::store2(ho, ho + H, h);
+    S::store2(ho, ho + ldo, h);
 }
 
 /// Gate math for rows [0, mr) x units [u0, u0 + ub) from the tile (row stride TileNR, the
-/// tile's columns: TileNR / 4 units of each gate).
+/// tile's columns: TileNR / 4 units of each gate). h_out's rows are ldo apart (H, or a
+/// bidirectional layer's 2H when each direction writes its half of the output in place).
 template <std::size_t TileNR = cpu_gemm::NR>
 inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std::size_t ub,
                           std::size_t H, const float* bias, float* gates, const float* c_prev,
-                          float* c_out, float* h_out) {
+                          float* c_out, float* h_out, std::size_t ldo) {
     constexpr std::size_t NR = TileNR, TUB = TileNR / 4;
     const float* b = bias ? bias + u0 : nullptr;
     std::size_t r = 0;
@@ -111,7 +112,8 @@ inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std
         if (ub == TUB)
             for (; r + 2 <= mr; r += 2)
                 step_epilogue_2rows(tile + r * NR, H, b, gates + r * 4 * H + u0,
-                                    c_prev + r * H + u0, c_out + r * H + u0, h_out + r * H + u0);
+                                    c_prev + r * H + u0, c_out + r * H + u0, h_out + r * ldo + u0,
+                                    ldo);
         // A last odd row, or every row of a part panel: one row at a time through the
         // register code above, as row 0 of a two-row block of zero-padded copies (stride
         // UB instead of H; the tile's padding columns hold the product with W's zero
@@ -128,12 +130,12 @@ inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std
                     if (b) bl[q * U + j] = b[q * H + j];
                 }
             for (std::size_t j = 0; j < ub; ++j) cp[j] = c_prev[r * H + u0 + j];
-            step_epilogue_2rows(t, U, b ? bl : nullptr, a, cp, co, ho);
+            step_epilogue_2rows(t, U, b ? bl : nullptr, a, cp, co, ho, U);
             for (std::size_t q = 0; q < 4; ++q)
                 for (std::size_t j = 0; j < ub; ++j) ar[q * H + j] = a[q * U + j];
             for (std::size_t j = 0; j < ub; ++j) {
                 c_out[r * H + u0 + j] = co[j];
-                h_out[r * H + u0 + j] = ho[j];
+                h_out[r * ldo + u0 + j] = ho[j];
             }
         }
     } else {
@@ -144,7 +146,7 @@ inline void step_epilogue(const float* tile, std::size_t mr, std::size_t u0, std
             float* a = gates + r * 4 * H + u0;
             const float* cp = c_prev + r * H + u0;
             float* co = c_out + r * H + u0;
-            float* ho = h_out + r * H + u0;
+            float* ho = h_out + r * ldo + u0;
             float i[TUB], f[TUB], g[TUB], o[TUB], c[TUB], tc[TUB], x[4][TUB];
             for (std::size_t q = 0; q < 4; ++q)
                 for (std::size_t j = 0; j < ub; ++j)
@@ -184,16 +186,18 @@ inline std::vector<std::uint32_t>& step_pair_buffer() {
 
 /// One fused forward step for `rows` rows (see the file comment). `gates` [rows, 4H] holds
 /// gx on entry and the activations on exit; h_prev [rows, ldh]; c_prev, c_out, h_out
-/// [rows, H] (c_prev and c_out may alias). `w` comes from pack_gates. `bias` [4H], when
-/// given, is added to every row's pre-activations here (b_ih + b_hh: then gx need not hold
-/// it, which saves the LSTM a pass over all of gx).
+/// [rows, H] (c_prev and c_out may alias); h_out [rows, ldo] (ldo 0: H; a bidirectional
+/// layer passes 2H to write its half of the output). `w` comes from pack_gates. `bias`
+/// [4H], when given, is added to every row's pre-activations here (b_ih + b_hh: then gx
+/// need not hold it, which saves the LSTM a pass over all of gx).
 inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
                          const cpu_gemm::PackedB& w, std::size_t hidden, float* gates,
                          const float* c_prev, float* c_out, float* h_out, int threads = 1,
-                         const float* bias = nullptr) {
+                         const float* bias = nullptr, std::size_t ldo = 0) {
     cpu_isa::require_compiled_isa();
     constexpr std::size_t MR = cpu_gemm::MR, NR = cpu_gemm::NR;
     const std::size_t H = hidden, K = w.k, panels = w.panels();
+    if (ldo == 0) ldo = H;
     if (rows == 0) return;
     // h_prev packed once for every W panel.
     std::vector<float>& abuf = detail::step_a_buffer();
@@ -211,7 +215,7 @@ inline void step_forward(std::size_t rows, const float* h_prev, std::size_t ldh,
                 cpu_gemm::detail::micro_kernel(K, ap + r0 * K, w.panel(p), 1.f, 0.f, tile, NR, MR,
                                                NR);
                 detail::step_epilogue(tile, mr, u0, ub, H, bias, gates + r0 * 4 * H,
-                                      c_prev + r0 * H, c_out + r0 * H, h_out + r0 * H);
+                                      c_prev + r0 * H, c_out + r0 * H, h_out + r0 * ldo, ldo);
             }
         }
     };
@@ -278,7 +282,8 @@ NNLITE_BF16_TARGET inline void step_panels_bf16(std::size_t p_begin, std::size_t
                                                 std::size_t rows, const std::uint32_t* ap,
                                                 const cpu_gemm::PackedB16& w, std::size_t hidden,
                                                 const float* bias, float* gates,
-                                                const float* c_prev, float* c_out, float* h_out) {
+                                                const float* c_prev, float* c_out, float* h_out,
+                                                std::size_t ldo) {
     constexpr std::size_t MR = cpu_gemm::bf16::MR, NR = cpu_gemm::bf16::NR;
     const std::size_t H = hidden, kp = w.pairs();
     alignas(64) float tile[MR * NR];
@@ -289,7 +294,7 @@ NNLITE_BF16_TARGET inline void step_panels_bf16(std::size_t p_begin, std::size_t
             cpu_gemm::bf16_detail::micro_kernel(kp, ap + r0 * kp, w.panel(p), 1.f, 0.f, tile, NR,
                                                 MR, NR);
             step_epilogue<NR>(tile, mr, u0, ub, H, bias, gates + r0 * 4 * H, c_prev + r0 * H,
-                              c_out + r0 * H, h_out + r0 * H);
+                              c_out + r0 * H, h_out + r0 * ldo, ldo);
         }
     }
 }
@@ -301,7 +306,7 @@ NNLITE_AMX_TARGET inline void step_panels_amx(std::size_t p_begin, std::size_t p
                                               std::size_t rows, const std::uint32_t* ap,
                                               const cpu_gemm::PackedB16& w, std::size_t hidden,
                                               const float* bias, float* gates, const float* c_prev,
-                                              float* c_out, float* h_out) {
+                                              float* c_out, float* h_out, std::size_t ldo) {
     constexpr std::size_t MR = cpu_gemm::bf16::MR_AMX, NR = cpu_gemm::bf16::NR;
     const std::size_t H = hidden, kcp = w.stride_pairs();
     alignas(64) float tile[MR * NR];
@@ -311,7 +316,7 @@ NNLITE_AMX_TARGET inline void step_panels_amx(std::size_t p_begin, std::size_t p
         for (std::size_t r0 = 0; r0 < rows; r0 += MR) {
             cpu_gemm::amx_detail::block(kcp, ap + r0 * kcp, w.panel(p), tile, NR, false);
             step_epilogue<NR>(tile, std::min(MR, rows - r0), u0, ub, H, bias, gates + r0 * 4 * H,
-                              c_prev + r0 * H, c_out + r0 * H, h_out + r0 * H);
+                              c_prev + r0 * H, c_out + r0 * H, h_out + r0 * ldo, ldo);
         }
     }
     cpu_gemm::amx_detail::release_tiles();
@@ -333,16 +338,18 @@ inline void pack_gates_bf16(const float* w_hh, std::size_t hidden, cpu_gemm::Pac
 }
 
 /// step_forward with the recurrent product in bf16 (h_prev and W_hh rounded, fp32
-/// accumulation, gate math and bias); `w` comes from pack_gates_bf16.
+/// accumulation, gate math and bias); `w` comes from pack_gates_bf16. h_out's row stride
+/// ldo as in step_forward.
 inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t ldh,
                               const cpu_gemm::PackedB16& w, std::size_t hidden, float* gates,
                               const float* c_prev, float* c_out, float* h_out, int threads = 1,
-                              const float* bias = nullptr) {
+                              const float* bias = nullptr, std::size_t ldo = 0) {
     cpu_gemm::require_bf16();
     if (rows == 0) return;
 #if NNLITE_BF16_KERNELS
     constexpr std::size_t MR = cpu_gemm::bf16::MR;
     const std::size_t H = hidden, K = w.k, panels = w.panels();
+    if (ldo == 0) ldo = H;
     // h_prev rounded and packed once for every W panel.
     std::vector<std::uint32_t>& abuf = detail::step_pair_buffer();
     const double flops =
@@ -357,7 +364,7 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
         cpu_gemm::detail::run_work(panels, threads, flops,
                                    [&](std::size_t p_begin, std::size_t p_end) {
                                        detail::step_panels_amx(p_begin, p_end, rows, ap, w, H, bias,
-                                                               gates, c_prev, c_out, h_out);
+                                                               gates, c_prev, c_out, h_out, ldo);
                                    });
         return;
     }
@@ -367,12 +374,13 @@ inline void step_forward_bf16(std::size_t rows, const float* h_prev, std::size_t
     cpu_gemm::bf16_detail::pack_a(false, h_prev, ldh, 0, rows, 0, K, abuf.data());
     const std::uint32_t* ap = abuf.data();
     auto run_panels = [&](std::size_t p_begin, std::size_t p_end) {
-        detail::step_panels_bf16(p_begin, p_end, rows, ap, w, H, bias, gates, c_prev, c_out, h_out);
+        detail::step_panels_bf16(p_begin, p_end, rows, ap, w, H, bias, gates, c_prev, c_out, h_out,
+                                 ldo);
     };
     cpu_gemm::detail::run_work(panels, threads, flops, run_panels);
 #else
     (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,
-        (void)h_out, (void)threads, (void)bias;
+        (void)h_out, (void)threads, (void)bias, (void)ldo;
 #endif
 }
 
@@ -409,7 +417,7 @@ NNLITE_FP16_TARGET inline void step_panels_fp16(std::size_t p_begin, std::size_t
                                                 const cpu_gemm::PackedH& w, float unscale,
                                                 float alpha, std::size_t hidden, const float* bias,
                                                 float* gates, const float* c_prev, float* c_out,
-                                                float* h_out) {
+                                                float* h_out, std::size_t ldo) {
     constexpr std::size_t MR = cpu_gemm::fp16::MR, NR = cpu_gemm::fp16::NR;
     static_assert(NR / 4 == UB16, "the fp16 panels interleave the gates as the bf16 ones");
     const std::size_t H = hidden, kp = w.pairs();
@@ -421,7 +429,7 @@ NNLITE_FP16_TARGET inline void step_panels_fp16(std::size_t p_begin, std::size_t
             cpu_gemm::fp16_detail::micro_kernel(kp, ap + r0 * kp, w.panel(p), unscale, alpha, 0.f,
                                                 tile, NR, MR, NR);
             step_epilogue<NR>(tile, mr, u0, ub, H, bias, gates + r0 * 4 * H, c_prev + r0 * H,
-                              c_out + r0 * H, h_out + r0 * H);
+                              c_out + r0 * H, h_out + r0 * ldo, ldo);
         }
     }
 }
@@ -442,16 +450,17 @@ inline void pack_gates_fp16(const float* w_hh, std::size_t hidden, cpu_gemm::Pac
 
 /// step_forward with the recurrent product in fp16 (h_prev and W_hh scaled and rounded,
 /// fp16 sums within k-blocks, fp32 across them and for the gate math and bias); `w` comes
-/// from pack_gates_fp16.
+/// from pack_gates_fp16. h_out's row stride ldo as in step_forward.
 inline void step_forward_fp16(std::size_t rows, const float* h_prev, std::size_t ldh,
                               const cpu_gemm::PackedH& w, std::size_t hidden, float* gates,
                               const float* c_prev, float* c_out, float* h_out, int threads = 1,
-                              const float* bias = nullptr) {
+                              const float* bias = nullptr, std::size_t ldo = 0) {
     cpu_gemm::require_fp16();
     if (rows == 0) return;
 #if NNLITE_FP16_KERNELS
     constexpr std::size_t MR = cpu_gemm::fp16::MR;
     const std::size_t H = hidden, K = w.k, panels = w.panels(), kp = w.pairs();
+    if (ldo == 0) ldo = H;
     // h_prev scaled, rounded and packed once for every W panel.
     const int sa =
         cpu_gemm::fp16_scale_exponent(cpu_gemm::fp16_detail::max_abs_rows(h_prev, 0, rows, K, ldh));
@@ -466,11 +475,11 @@ inline void step_forward_fp16(std::size_t rows, const float* h_prev, std::size_t
         2.0 * static_cast<double>(rows) * static_cast<double>(4 * H) * static_cast<double>(K);
     cpu_gemm::detail::run_work(panels, threads, flops, [&](std::size_t p_begin, std::size_t p_end) {
         detail::step_panels_fp16(p_begin, p_end, rows, ap, w, unscale, alpha, H, bias, gates,
-                                 c_prev, c_out, h_out);
+                                 c_prev, c_out, h_out, ldo);
     });
 #else
     (void)h_prev, (void)ldh, (void)w, (void)hidden, (void)gates, (void)c_prev, (void)c_out,
-        (void)h_out, (void)threads, (void)bias;
+        (void)h_out, (void)threads, (void)bias, (void)ldo;
 #endif
 }
 
