@@ -602,10 +602,12 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     // into it after the loop (and only its padding zeroed). out_rows: step-order row k ->
     // its row in the output viewed as [*, H], where that is not k itself.
     const bool direct = !sc.packed && (D == 1 || Step::fused);
+    const bool in_half = direct && D > 1;  // the steps' rows are out_rows[k], not k
     std::vector<std::size_t> out_rows;
     if (sc.packed || D > 1) out_rows = output_rows(sc, D, d);
     const std::size_t ldo = direct ? D * H : H;
-    Tensor<T, B> y_rows = direct ? out : Tensor<T, B>::empty({N, H});
+    Tensor<T, B> y_rows;  // the steps' packed [N, H] block, where they do not write out
+    if (!direct) y_rows = Tensor<T, B>::empty({N, H});
     // With grad, every step's cell state and h_prev are kept; without, the cell state is
     // updated in place in c0s (rows that finished keep their final state).
     Tensor<T, B> cells, h_prev;
@@ -624,11 +626,11 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         T* cp = c0s.data();
         T* co = c0s.data();
         if (need_grad) {
-            if (ldh == H)
-                kernels<B>::copy(h_prev.data() + r0 * H, hp, rows * H);
-            else  // the previous step's rows of direction d's half of the output
+            if (in_half && s > 0)  // the previous step's rows of direction d's half
                 K::copy_rows(out.data(), out_rows.data() + sc.step_row[s - 1], h_prev.data(),
                              iota + r0, rows, H);
+            else
+                kernels<B>::copy(h_prev.data() + r0 * H, hp, rows * H);
             hp = h_prev.data() + r0 * H;
             ldh = H;
             cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
@@ -644,7 +646,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     }
     res.h_n = Tensor<T, B>::empty({Bn, H});
     res.c_n = Tensor<T, B>::empty({Bn, H});
-    if (direct && D > 1) {  // final rows where they lie in the output
+    if (in_half) {  // final rows where they lie in the output
         std::vector<std::size_t> ends(Bn);
         for (std::size_t r = 0; r < Bn; ++r) ends[r] = out_rows[sc.end_row[r]];
         K::copy_rows(out.data(), ends.data(), res.h_n.data(), sc.perm.data(), Bn, H);
