@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <nnlite/nnlite.hpp>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #if defined(__linux__)
@@ -202,6 +205,80 @@ TEST_CASE("cpu memory: NNLITE_CPU_CACHE_MB is parsed strictly") {
         CHECK(nnlite::detail::cache_limit_from_env(bad, fallback) == fallback);
     }
 }
+
+TEST_CASE("cpu memory: NNLITE_CPU_HUGE_PAGES is 0 or 1") {
+    CHECK(nnlite::detail::huge_pages_from_env(nullptr, true));
+    CHECK_FALSE(nnlite::detail::huge_pages_from_env(nullptr, false));
+    CHECK_FALSE(nnlite::detail::huge_pages_from_env("0", true));
+    CHECK(nnlite::detail::huge_pages_from_env("1", false));
+    for (const char* bad : {"", "2", "yes", " 1", "1 ", "01", "off"}) {
+        CAPTURE(bad);
+        CHECK(nnlite::detail::huge_pages_from_env(bad, true));
+        CHECK_FALSE(nnlite::detail::huge_pages_from_env(bad, false));
+    }
+}
+
+#if defined(__linux__) && !defined(NNLITE_ASAN)
+namespace {
+// The VmFlags of the mapping that holds address p (/proc/self/smaps), as " f1 f2 ... ".
+std::string vm_flags_of(const void* p) {
+    std::ifstream smaps("/proc/self/smaps");
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    bool inside = false;
+    std::string line;
+    while (std::getline(smaps, line)) {
+        unsigned long long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (line.find(':') == std::string::npos || line.find(' ') < line.find(':')) {
+            if (head >> std::hex >> lo >> dash >> hi && dash == '-') inside = lo <= at && at < hi;
+            continue;
+        }
+        if (inside && line.rfind("VmFlags:", 0) == 0) return line.substr(8) + " ";
+    }
+    return {};
+}
+
+struct HugePagesGuard {
+    bool saved = Cache::get().huge_pages();
+    ~HugePagesGuard() {
+        set_cpu_huge_pages(saved);
+        cpu_empty_cache();
+    }
+};
+}  // namespace
+
+TEST_CASE(
+    "cpu memory: blocks of 2 MiB and more start on a 2 MiB boundary and ask for huge "
+    "pages") {
+    LimitGuard guard;
+    HugePagesGuard huge_guard;
+    set_cpu_cache_limit(256 * MiB);
+    const bool thp = std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good();
+    if (!thp) MESSAGE("skipped the VmFlags checks: this kernel has no transparent huge pages");
+    for (const bool on : {true, false}) {
+        CAPTURE(on);
+        set_cpu_huge_pages(on);
+        cpu_empty_cache();  // no cached block mapped under the other setting
+        CHECK(Cache::get().huge_pages() == on);
+        // 3 MiB + 4 bytes: not a whole number of huge pages.
+        auto big = Tensor<float, cpu>::empty({3 * MiB / 4 + 1});
+        CHECK(reinterpret_cast<std::uintptr_t>(big.data()) % Cache::kHugePageBytes == 0);
+        for (std::size_t i = 0; i < big.numel(); ++i) big.data()[i] = static_cast<float>(i % 1000);
+        std::size_t wrong = 0;
+        for (std::size_t i = 0; i < big.numel(); ++i)
+            wrong += big.data()[i] != static_cast<float>(i % 1000);
+        CHECK(wrong == 0);
+        const std::string flags = vm_flags_of(big.data());
+        CAPTURE(flags);
+        REQUIRE(!flags.empty());  // the block is a mapping of its own, listed in smaps
+        if (thp) CHECK((flags.find(" hg ") != std::string::npos) == on);
+        // Below 2 MiB: no advice (and no alignment beyond the page).
+        auto small = Tensor<float, cpu>::empty({MiB / 4});  // 1 MiB
+        if (thp) CHECK(vm_flags_of(small.data()).find(" hg ") == std::string::npos);
+    }
+}
+#endif
 
 TEST_CASE("cpu memory: an LSTM training step takes its buffers from the cache") {
     LimitGuard guard;
