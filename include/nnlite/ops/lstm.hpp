@@ -11,18 +11,21 @@
 //
 // How (see docs/lstm.md):
 // - The batch is sorted by length once (descending, stable), so at step s the sequences
-//   still running are a prefix of `active[s]` rows. With unequal lengths the input is
-//   gathered into a packed buffer of N = sum(lengths) rows (step s occupies rows
-//   [step_row[s], step_row[s] + active[s])); with equal lengths the padded tensors are
-//   used as they are (step s is the block of time s, or T-1-s in reverse): no copies.
-// - Forward: gates = X·W_ih^T + b_ih + b_hh for every row in ONE GEMM; then per step one
-//   GEMM h_prev·W_hh^T accumulated into that step's gate rows and the fused gate kernel.
-//   All buffers are allocated before the time loop; the loop allocates nothing.
+//   still running are a prefix of `active[s]` rows. With unequal lengths the rows are
+//   handled in a packed step order of N = sum(lengths) rows (step s occupies rows
+//   [step_row[s], step_row[s] + active[s])), the input rows gathered chunk by chunk;
+//   with equal lengths the padded tensors are used as they are (step s is the block of
+//   time s, or T-1-s in reverse): no copies.
+// - Forward: gates = X·W_ih^T + b_ih + b_hh for every row (in chunks of steps on the CPU);
+//   then per step one GEMM h_prev·W_hh^T accumulated into that step's gate rows and the
+//   gate math (one fused kernel on the CPU). All buffers are allocated before the time
+//   loop; the loop allocates nothing.
 // - Saved for backward: the gate activations [N, 4H], cell states [N, H] and the h_prev of
 //   each step [N, H] (so dW_hh is one GEMM). With grad off, none of this is kept.
 // - Backward (BPTT): per step the fused gate-backward kernel and one GEMM dG·W_hh for the
-//   recurrent gradient; then dX = dG·W_ih, dW_ih = dG^T·X, dW_hh = dG^T·H_prev as single
-//   GEMMs over all N rows, and db_ih = db_hh = column sums of dG.
+//   recurrent gradient; then dX = dG·W_ih, dW_ih = dG^T·X, dW_hh = dG^T·H_prev as GEMMs
+//   over a chunk of steps' rows each (all N rows off the CPU), and db_ih = db_hh = column
+//   sums of dG.
 // - Compute type (the last argument, default fp32): with ComputeType::bf16 every one of
 //   those GEMMs reads its two inputs rounded to bfloat16 and accumulates in fp32; with
 //   ComputeType::fp16 it reads them scaled by powers of two and rounded to fp16, sums in
@@ -353,7 +356,7 @@ struct LSTMLayerSaved {
     LSTMSchedule sched;
     ComputeType compute = ComputeType::fp32;  // of every GEMM, forward and backward
     std::size_t input_size = 0, hidden = 0;
-    Tensor<T, B> x_rows;  // [N, in] step-ordered input rows (x itself when not packed)
+    Tensor<T, B> x;       // [T, B, in] the input (each chunk gathers its rows when packed)
     Tensor<T, B> gates;   // [N, 4H] activations i, f, g, o
     Tensor<T, B> cells;   // [N, H] cell state after each step
     Tensor<T, B> h_prev;  // [N, H] hidden state entering each step
@@ -396,11 +399,9 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     };
     std::vector<Tensor<T, B>> out(7);
     const Shape x_shape{sc.time, Bn, I};
-    Tensor<T, B> dx_rows;  // [N, I] in step order
     if (sv.need_x) {
         out[0] = Tensor<T, B>::empty(x_shape);
         zero_rows<K, T, B>(out[0].data(), padding_rows(sc, 1, 0), I);  // the rest is written
-        dx_rows = sc.packed ? Tensor<T, B>::empty({N, I}) : out[0];
     }
     if (sv.need_w_ih) out[3] = Tensor<T, B>::empty({G, I});
     if (sv.need_w_hh) out[4] = Tensor<T, B>::empty({G, H});
@@ -410,9 +411,14 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     // The gate gradients dG are made a chunk of steps at a time (gate_chunk_rows: ~1 MiB
     // on the CPU, all rows elsewhere) into dgates, and each chunk is consumed while it is
     // in cache: dX = dG · W_ih for its rows, and dW_ih += dG^T · x, dW_hh += dG^T · h_prev,
-    // db += the column sums of dG over them.
+    // db += the column sums of dG over them. With unequal lengths the chunk's rows of x are
+    // gathered into x_chunk and its dX rows scattered from dx_chunk into the padded dX right
+    // there, while they are in cache (no [N, I] copy of either in memory).
     const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N, Bn);
     auto dgates = Tensor<T, B>::empty({chunk_rows, G});
+    Tensor<T, B> x_chunk, dx_chunk;
+    if (sc.packed && sv.need_w_ih) x_chunk = Tensor<T, B>::empty({chunk_rows, I});
+    if (sc.packed && sv.need_x) dx_chunk = Tensor<T, B>::empty({chunk_rows, I});
     auto dh = Tensor<T, B>::empty({Bn, H});
     auto dc = Tensor<T, B>::empty({Bn, H});
     const T* gates = sv.gates.data();
@@ -428,15 +434,25 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
         const std::size_t m = chunk.hi - chunk.lo;
         const T* dg = dgates.data();
         const T beta = first_chunk ? T(0) : T(1);
-        if (sv.need_x) w_ih->multiply(m, dg, G, T(0), dx_rows.data() + chunk.lo * I, I);
-        const T* x_chunk = sv.x_rows.data() + chunk.lo * I;
+        if (sv.need_x && sc.packed) {
+            w_ih->multiply(m, dg, G, T(0), dx_chunk.data(), I);
+            K::copy_rows(dx_chunk.data(), iota, out[0].data(), sc.padded_row.data() + chunk.lo, m,
+                         I);
+        } else if (sv.need_x) {
+            w_ih->multiply(m, dg, G, T(0), out[0].data() + chunk.lo * I, I);
+        }
+        const T* xs = sv.x.data() + chunk.lo * I;  // the chunk's rows of x
+        if (sc.packed && sv.need_w_ih) {
+            K::copy_rows(sv.x.data(), sc.padded_row.data() + chunk.lo, x_chunk.data(), iota, m, I);
+            xs = x_chunk.data();
+        }
         const T* h_chunk = sv.h_prev.data() + chunk.lo * H;
         if (sv.need_w_ih && sv.need_w_hh)  // both from dG^T: one packing of it on the CPU
-            lstm_gemm_shared_a<K>(sv.compute, true, false, G, I, H, m, T(1), dg, G, x_chunk, I,
-                                  h_chunk, H, beta, out[3].data(), I, out[4].data(), H);
+            lstm_gemm_shared_a<K>(sv.compute, true, false, G, I, H, m, T(1), dg, G, xs, I, h_chunk,
+                                  H, beta, out[3].data(), I, out[4].data(), H);
         else if (sv.need_w_ih)
-            lstm_gemm<K>(sv.compute, true, false, G, I, m, T(1), dg, G, x_chunk, I, beta,
-                         out[3].data(), I);
+            lstm_gemm<K>(sv.compute, true, false, G, I, m, T(1), dg, G, xs, I, beta, out[3].data(),
+                         I);
         else if (sv.need_w_hh)
             lstm_gemm<K>(sv.compute, true, false, G, H, m, T(1), dg, G, h_chunk, H, beta,
                          out[4].data(), H);
@@ -470,8 +486,6 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
         if (--left == 0) consume();
     }
 
-    if (sv.need_x && sc.packed)
-        K::copy_rows(dx_rows.data(), iota, out[0].data(), sc.padded_row.data(), N, I);
     if (sv.need_h0) {
         out[1] = Tensor<T, B>::empty({Bn, H});
         K::copy_rows(dh.data(), iota, out[1].data(), sc.perm.data(), Bn, H);
@@ -550,13 +564,6 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     sv->input_size = I;
     sv->hidden = H;
 
-    // Input rows in step order, then the input projection for every row in one GEMM.
-    if (sc.packed) {
-        sv->x_rows = Tensor<T, B>::empty({N, I});
-        K::copy_rows(x.data(), sc.padded_row.data(), sv->x_rows.data(), iota, N, I);
-    } else {
-        sv->x_rows = x.detach();
-    }
     using Step = ForwardStep<K, T>;
     const T* b_a = b_ih.defined() ? b_ih.data() : nullptr;
     const T* b_b = b_hh.defined() ? b_hh.data() : nullptr;
@@ -565,7 +572,9 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     // recurrence (project_ahead below), ~1 MiB of gx each, so the step's epilogue finds
     // its gx in L2 instead of memory; without grad nothing keeps the activations, so gates
     // then holds one chunk (rows from gates_lo on), not all N rows. Otherwise the biases go
-    // into every row of gates and one GEMM projects all rows.
+    // into every row of gates and one GEMM projects all rows. With unequal lengths each
+    // chunk's input rows are gathered into x_chunk just before its projection (the
+    // backward gathers them again for dW_ih; no [N, in] copy of x is kept).
     const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N, Bn);
     const bool gate_window = Step::fused && !need_grad;
     auto gates = Tensor<T, B>::empty({gate_window ? chunk_rows : N, G});
@@ -578,11 +587,19 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         K::broadcast_bias_rows(gates.data(), b_a, b_b, N, G);
     }
     const RecurrentWeights<K, T> w_in(true, I, G, w_ih.data(), I, sv->compute);
+    Tensor<T, B> x_chunk;
+    if (sc.packed) x_chunk = Tensor<T, B>::empty({chunk_rows, I});
     std::size_t projected = 0;  // steps [0, projected) have their gx
     auto project_ahead = [&](std::size_t s) {
         const StepChunk c = chunk_steps(sc, s, /*down=*/false, chunk_rows);
         if (gate_window) gates_lo = c.lo;
-        w_in.multiply(c.hi - c.lo, sv->x_rows.data() + c.lo * I, I, Step::fused ? T(0) : T(1),
+        const T* xs = x.data() + c.lo * I;
+        if (sc.packed) {
+            K::copy_rows(x.data(), sc.padded_row.data() + c.lo, x_chunk.data(), iota, c.hi - c.lo,
+                         I);
+            xs = x_chunk.data();
+        }
+        w_in.multiply(c.hi - c.lo, xs, I, Step::fused ? T(0) : T(1),
                       gates.data() + (c.lo - gates_lo) * G, G);
         projected = s + c.count;
     };
@@ -596,61 +613,95 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     LSTMLayerOutput<T, B> res;
     if (!out.defined()) out = Tensor<T, B>::empty({Tn, Bn, H});
     res.output = out;
-    // With equal lengths the steps write the output itself: step-order row k is output row
-    // k, at row stride D H from direction d's first column (a fused step writes h with that
-    // stride; an unfused one only with one direction). Otherwise their rows are scattered
-    // into it after the loop (and only its padding zeroed). out_rows: step-order row k ->
-    // its row in the output viewed as [*, H], where that is not k itself.
+    // Where the steps' h' go:
+    // - direct (equal lengths): into the output itself: step-order row k is output row k, at
+    //   row stride D H from direction d's first column (a fused step writes h with that
+    //   stride; an unfused one only with one direction);
+    // - staged (unequal lengths, fused step: the CPU): into a small block, from which each
+    //   step's rows are scattered into the output (and the rows that end there into h_n)
+    //   right after the step, while they are in L1. With grad that block is the next step's
+    //   slot of h_prev (which then has room for Bn more rows), so the next step reads its
+    //   h_prev where it is saved, with no copy; without grad it is one of two [Bn, H] halves
+    //   used in turn;
+    // - otherwise (unequal lengths or two directions on an unfused backend): into a packed
+    //   [N, H] block, scattered into the output after the loop (fewer, larger copies: on a
+    //   GPU each is a kernel launch).
+    // In both scattered modes only the output's padding is zeroed. out_rows: step-order row
+    // k -> its row in the output viewed as [*, H], where that is not k itself.
     const bool direct = !sc.packed && (D == 1 || Step::fused);
+    const bool staged = sc.packed && Step::fused;
     const bool in_half = direct && D > 1;  // the steps' rows are out_rows[k], not k
     std::vector<std::size_t> out_rows;
     if (sc.packed || D > 1) out_rows = output_rows(sc, D, d);
     const std::size_t ldo = direct ? D * H : H;
-    Tensor<T, B> y_rows;  // the steps' packed [N, H] block, where they do not write out
-    if (!direct) y_rows = Tensor<T, B>::empty({N, H});
+    res.h_n = Tensor<T, B>::empty({Bn, H});
+    res.c_n = Tensor<T, B>::empty({Bn, H});
+    Tensor<T, B> y_rows;  // staged without grad: [2, Bn, H]; neither mode: [N, H]
+    if (staged && !need_grad)
+        y_rows = Tensor<T, B>::empty({2 * Bn, H});
+    else if (!direct && !staged)
+        y_rows = Tensor<T, B>::empty({N, H});
     // With grad, every step's cell state and h_prev are kept; without, the cell state is
     // updated in place in c0s (rows that finished keep their final state).
     Tensor<T, B> cells, h_prev;
     if (need_grad) {
         cells = Tensor<T, B>::empty({N, H});
-        h_prev = Tensor<T, B>::empty({N, H});
+        h_prev = Tensor<T, B>::empty({staged ? N + Bn : N, H});
     }
-    T* y = direct ? out.data() + d * H : y_rows.data();
+    T* y = direct ? out.data() + d * H : y_rows.defined() ? y_rows.data() : nullptr;
     // gates += h_prev · W_hh^T and the gate math each step: W_hh packed once for the loop.
     const Step step(w_hh.data(), H, sv->compute);
     for (std::size_t s = 0; s < sc.steps; ++s) {
         if (s == projected) project_ahead(s);
         const std::size_t rows = sc.active[s], r0 = sc.step_row[s];
-        const T* hp = s == 0 ? h0s.data() : y + sc.step_row[s - 1] * ldo;
-        std::size_t ldh = s == 0 ? H : ldo;
+        const T* hp = h0s.data();
+        std::size_t ldh = H;
+        T* ho = nullptr;
         T* cp = c0s.data();
         T* co = c0s.data();
-        if (need_grad) {
-            if (in_half && s > 0)  // the previous step's rows of direction d's half
-                K::copy_rows(out.data(), out_rows.data() + sc.step_row[s - 1], h_prev.data(),
-                             iota + r0, rows, H);
-            else
-                kernels<B>::copy(h_prev.data() + r0 * H, hp, rows * H);
+        if (staged && need_grad) {
+            if (s == 0) kernels<B>::copy(h_prev.data(), h0s.data(), rows * H);
             hp = h_prev.data() + r0 * H;
-            ldh = H;
+            ho = h_prev.data() + (r0 + rows) * H;  // the next step's h_prev
+        } else if (staged) {
+            if (s > 0) hp = y + (s - 1) % 2 * Bn * H;
+            ho = y + s % 2 * Bn * H;
+        } else {
+            if (s > 0) {
+                hp = y + sc.step_row[s - 1] * ldo;
+                ldh = ldo;
+            }
+            ho = y + r0 * ldo;
+            if (need_grad) {
+                if (in_half && s > 0)  // the previous step's rows of direction d's half
+                    K::copy_rows(out.data(), out_rows.data() + sc.step_row[s - 1], h_prev.data(),
+                                 iota + r0, rows, H);
+                else
+                    kernels<B>::copy(h_prev.data() + r0 * H, hp, rows * H);
+                hp = h_prev.data() + r0 * H;
+            }
+        }
+        if (need_grad) {
+            ldh = H;  // (h_prev's rows)
             cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
             co = cells.data() + r0 * H;
         }
-        step(rows, hp, ldh, gates.data() + (r0 - gates_lo) * G, cp, co, y + r0 * ldo, ldo,
+        step(rows, hp, ldh, gates.data() + (r0 - gates_lo) * G, cp, co, ho, ldo,
              bias.defined() ? bias.data() : nullptr);
+        if (staged) {
+            K::copy_rows(ho, iota, out.data(), out_rows.data() + r0, rows, H);
+            const std::size_t ended = sc.active[s + 1];  // rows [ended, rows) end here
+            K::copy_rows(ho, iota + ended, res.h_n.data(), sc.perm.data() + ended, rows - ended, H);
+        }
     }
 
-    if (!direct) {
-        K::copy_rows(y, iota, out.data(), out_rows.data(), N, H);
-        zero_rows<K, T, B>(out.data(), padding_rows(sc, D, d), H);
-    }
-    res.h_n = Tensor<T, B>::empty({Bn, H});
-    res.c_n = Tensor<T, B>::empty({Bn, H});
+    if (!direct && !staged) K::copy_rows(y, iota, out.data(), out_rows.data(), N, H);
+    if (!direct) zero_rows<K, T, B>(out.data(), padding_rows(sc, D, d), H);
     if (in_half) {  // final rows where they lie in the output
         std::vector<std::size_t> ends(Bn);
         for (std::size_t r = 0; r < Bn; ++r) ends[r] = out_rows[sc.end_row[r]];
         K::copy_rows(out.data(), ends.data(), res.h_n.data(), sc.perm.data(), Bn, H);
-    } else {
+    } else if (!staged) {
         K::copy_rows(y, sc.end_row.data(), res.h_n.data(), sc.perm.data(), Bn, H);
     }
     if (need_grad) sv->out_rows = std::move(out_rows);
@@ -664,6 +715,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         sv->cells = cells;
         sv->h_prev = h_prev;
         sv->c0 = c0s;
+        sv->x = x.detach();
         sv->w_ih = w_ih.detach();
         sv->w_hh = w_hh.detach();
         sv->need_x = defined_requires_grad(x);
