@@ -139,6 +139,15 @@ void lstm_gemm_shared_a(ComputeType c, bool trans_a, bool trans_b, std::size_t m
     }
 }
 
+/// Whether lstm_kernels K offer prefetch_rows (the CPU).
+template <class K, class T, class = void>
+struct offers_prefetch_rows : std::false_type {};
+template <class K, class T>
+struct offers_prefetch_rows<K, T,
+                            std::void_t<decltype(K::prefetch_rows(
+                                static_cast<T*>(nullptr), static_cast<const std::size_t*>(nullptr),
+                                std::size_t{}, std::size_t{}))>> : std::true_type {};
+
 /// Which rows are active at each step and where each step's rows live. Built once per
 /// call from the lengths; everything in the time loop reads from it.
 struct LSTMSchedule {
@@ -356,7 +365,7 @@ struct LSTMLayerSaved {
     LSTMSchedule sched;
     ComputeType compute = ComputeType::fp32;  // of every GEMM, forward and backward
     std::size_t input_size = 0, hidden = 0;
-    Tensor<T, B> x;       // [T, B, in] the input (each chunk gathers its rows when packed)
+    Tensor<T, B> x_rows;  // [N, in] step-ordered input rows (x itself when not packed)
     Tensor<T, B> gates;   // [N, 4H] activations i, f, g, o
     Tensor<T, B> cells;   // [N, H] cell state after each step
     Tensor<T, B> h_prev;  // [N, H] hidden state entering each step
@@ -411,13 +420,12 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
     // The gate gradients dG are made a chunk of steps at a time (gate_chunk_rows: ~1 MiB
     // on the CPU, all rows elsewhere) into dgates, and each chunk is consumed while it is
     // in cache: dX = dG · W_ih for its rows, and dW_ih += dG^T · x, dW_hh += dG^T · h_prev,
-    // db += the column sums of dG over them. With unequal lengths the chunk's rows of x are
-    // gathered into x_chunk and its dX rows scattered from dx_chunk into the padded dX right
-    // there, while they are in cache (no [N, I] copy of either in memory).
+    // db += the column sums of dG over them. With unequal lengths the chunk's dX rows are
+    // scattered from dx_chunk into the padded dX right there, while they are in cache (no
+    // [N, I] block of dX in memory).
     const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N, Bn);
     auto dgates = Tensor<T, B>::empty({chunk_rows, G});
-    Tensor<T, B> x_chunk, dx_chunk;
-    if (sc.packed && sv.need_w_ih) x_chunk = Tensor<T, B>::empty({chunk_rows, I});
+    Tensor<T, B> dx_chunk;
     if (sc.packed && sv.need_x) dx_chunk = Tensor<T, B>::empty({chunk_rows, I});
     auto dh = Tensor<T, B>::empty({Bn, H});
     auto dc = Tensor<T, B>::empty({Bn, H});
@@ -441,11 +449,7 @@ std::vector<Tensor<T, B>> lstm_layer_backward(const LSTMLayerSaved<T, B>& sv,
         } else if (sv.need_x) {
             w_ih->multiply(m, dg, G, T(0), out[0].data() + chunk.lo * I, I);
         }
-        const T* xs = sv.x.data() + chunk.lo * I;  // the chunk's rows of x
-        if (sc.packed && sv.need_w_ih) {
-            K::copy_rows(sv.x.data(), sc.padded_row.data() + chunk.lo, x_chunk.data(), iota, m, I);
-            xs = x_chunk.data();
-        }
+        const T* xs = sv.x_rows.data() + chunk.lo * I;
         const T* h_chunk = sv.h_prev.data() + chunk.lo * H;
         if (sv.need_w_ih && sv.need_w_hh)  // both from dG^T: one packing of it on the CPU
             lstm_gemm_shared_a<K>(sv.compute, true, false, G, I, H, m, T(1), dg, G, xs, I, h_chunk,
@@ -573,8 +577,8 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
     // its gx in L2 instead of memory; without grad nothing keeps the activations, so gates
     // then holds one chunk (rows from gates_lo on), not all N rows. Otherwise the biases go
     // into every row of gates and one GEMM projects all rows. With unequal lengths each
-    // chunk's input rows are gathered into x_chunk just before its projection (the
-    // backward gathers them again for dW_ih; no [N, in] copy of x is kept).
+    // chunk's input rows are gathered just before its projection, so it reads them from
+    // cache: into x_rows (kept for dW_ih) with grad, else into a chunk-sized buffer.
     const std::size_t chunk_rows = gate_chunk_rows<K, T>(G, N, Bn);
     const bool gate_window = Step::fused && !need_grad;
     auto gates = Tensor<T, B>::empty({gate_window ? chunk_rows : N, G});
@@ -587,18 +591,17 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         K::broadcast_bias_rows(gates.data(), b_a, b_b, N, G);
     }
     const RecurrentWeights<K, T> w_in(true, I, G, w_ih.data(), I, sv->compute);
-    Tensor<T, B> x_chunk;
-    if (sc.packed) x_chunk = Tensor<T, B>::empty({chunk_rows, I});
+    Tensor<T, B> x_rows = x;  // with unequal lengths: the step-ordered rows (or a chunk's)
+    if (sc.packed) x_rows = Tensor<T, B>::empty({need_grad ? N : chunk_rows, I});
     std::size_t projected = 0;  // steps [0, projected) have their gx
     auto project_ahead = [&](std::size_t s) {
         const StepChunk c = chunk_steps(sc, s, /*down=*/false, chunk_rows);
         if (gate_window) gates_lo = c.lo;
-        const T* xs = x.data() + c.lo * I;
-        if (sc.packed) {
-            K::copy_rows(x.data(), sc.padded_row.data() + c.lo, x_chunk.data(), iota, c.hi - c.lo,
-                         I);
-            xs = x_chunk.data();
-        }
+        // The chunk's input rows: where it keeps them (x_rows with grad or equal lengths) at
+        // its rows, else at the start of the chunk buffer.
+        T* xs = x_rows.data() + (sc.packed && !need_grad ? 0 : c.lo) * I;
+        if (sc.packed)
+            K::copy_rows(x.data(), sc.padded_row.data() + c.lo, xs, iota, c.hi - c.lo, I);
         w_in.multiply(c.hi - c.lo, xs, I, Step::fused ? T(0) : T(1),
                       gates.data() + (c.lo - gates_lo) * G, G);
         projected = s + c.count;
@@ -686,6 +689,8 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
             cp = s == 0 ? c0s.data() : cells.data() + sc.step_row[s - 1] * H;
             co = cells.data() + r0 * H;
         }
+        if constexpr (offers_prefetch_rows<K, T>::value)  // the scatter's rows, meanwhile
+            if (staged) K::prefetch_rows(out.data(), out_rows.data() + r0, rows, H);
         step(rows, hp, ldh, gates.data() + (r0 - gates_lo) * G, cp, co, ho, ldo,
              bias.defined() ? bias.data() : nullptr);
         if (staged) {
@@ -715,7 +720,7 @@ LSTMLayerOutput<T, B> lstm_layer_forward(LSTMLayerSaved<T, B>* sv, const Tensor<
         sv->cells = cells;
         sv->h_prev = h_prev;
         sv->c0 = c0s;
-        sv->x = x.detach();
+        sv->x_rows = sc.packed ? x_rows : x.detach();
         sv->w_ih = w_ih.detach();
         sv->w_hh = w_hh.detach();
         sv->need_x = defined_requires_grad(x);

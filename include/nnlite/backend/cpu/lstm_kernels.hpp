@@ -208,6 +208,23 @@ struct lstm_kernels<cpu> {
         }
     }
 
+    /// Asks for the lines of rows dst_row[k] (width n) of dst, k < count, to be brought
+    /// into L2: a scatter's destination, requested before the work that precedes the
+    /// scatter (the LSTM's step) so that it arrives meanwhile (the `cpu` preset's per-step
+    /// output scatter with IMDB lengths: 1.6 -> 1.05 ms a step). Into L2, not L1, where the
+    /// step's own operands are: a prefetch into L1 made 2-thread inference 4% slower.
+    /// Rows over 4 KiB are left alone.
+    template <class T>
+    static void prefetch_rows(T* dst, const std::size_t* dst_row, std::size_t count,
+                              std::size_t n) {
+        const std::size_t bytes = n * sizeof(T);
+        if (bytes > 4096) return;
+        for (std::size_t k = 0; k < count; ++k) {
+            const char* d = reinterpret_cast<const char*>(dst + dst_row[k] * n);
+            for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(d + b, 0, 1);
+        }
+    }
+
     /// dst[dst_row[k], :] = src[src_row[k], :] for k < count, width n (row gathers and
     /// scatters between packed and padded layouts).
     ///
