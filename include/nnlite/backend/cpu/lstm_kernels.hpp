@@ -208,6 +208,10 @@ struct lstm_kernels<cpu> {
         }
     }
 
+    /// Cache line size, and the longest row prefetch_rows and copy_rows prefetch line by
+    /// line (longer rows are sequential enough for the hardware prefetcher).
+    static constexpr std::size_t kLine = 64, kMaxPrefetchedRow = 4096;
+
     /// Asks for the lines of rows dst_row[k] (width n) of dst, k < count, to be brought
     /// into L2: a scatter's destination, requested before the work that precedes the
     /// scatter (the LSTM's step) so that it arrives meanwhile (the `cpu` preset's per-step
@@ -218,10 +222,10 @@ struct lstm_kernels<cpu> {
     static void prefetch_rows(T* dst, const std::size_t* dst_row, std::size_t count,
                               std::size_t n) {
         const std::size_t bytes = n * sizeof(T);
-        if (bytes > 4096) return;
+        if (bytes > kMaxPrefetchedRow) return;
         for (std::size_t k = 0; k < count; ++k) {
             const char* d = reinterpret_cast<const char*>(dst + dst_row[k] * n);
-            for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(d + b, 0, 1);
+            for (std::size_t b = 0; b < bytes; b += kLine) __builtin_prefetch(d + b, 0, 1);
         }
     }
 
@@ -239,9 +243,9 @@ struct lstm_kernels<cpu> {
     template <class T>
     static void copy_rows(const T* src, const std::size_t* src_row, T* dst,
                           const std::size_t* dst_row, std::size_t count, std::size_t n) {
-        constexpr std::size_t kAhead = 8, kLine = 64, kMaxPrefetched = 4096;
+        constexpr std::size_t kAhead = 8;
         const std::size_t bytes = n * sizeof(T);
-        if (bytes > kMaxPrefetched) {
+        if (bytes > kMaxPrefetchedRow) {
             for (std::size_t k = 0; k < count; ++k)
                 kernels<cpu>::copy(dst + dst_row[k] * n, src + src_row[k] * n, n);
             return;
