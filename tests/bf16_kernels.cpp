@@ -59,6 +59,7 @@ struct GemmCase {
     std::size_t m, n, k;
     float alpha, beta;
     int threads;
+    std::size_t lda = 0;  // op(A)'s row stride; 0: its width + 3
 };
 
 void check_gemm(const GemmCase& g, std::mt19937& rng, bool packed) {
@@ -70,10 +71,12 @@ void check_gemm(const GemmCase& g, std::mt19937& rng, bool packed) {
     CAPTURE(g.alpha);
     CAPTURE(g.beta);
     CAPTURE(g.threads);
+    CAPTURE(g.lda);
     CAPTURE(packed);
     const std::size_t m = g.m, n = g.n, k = g.k;
     // Padded row strides, so the kernels must honour lda/ldb/ldc.
-    const std::size_t lda = (g.ta ? m : k) + 3, ldb = (g.tb ? k : n) + 2, ldc = n + 5;
+    const std::size_t lda = g.lda ? g.lda : (g.ta ? m : k) + 3, ldb = (g.tb ? k : n) + 2,
+                      ldc = n + 5;
     const auto a = random_vec((g.ta ? k : m) * lda, rng);
     const auto b = random_vec((g.tb ? n : k) * ldb, rng);
     const auto c0 = random_vec(m * ldc, rng);
@@ -177,6 +180,13 @@ TEST_CASE("bf16 GEMM against fp32 references on odd shapes, every transpose, alp
         {true, false, 64, 33, 31, 1.f, 0.5f, 2},
         {false, false, 257, 95, 545, 1.f, 1.f, 2},
         {true, true, 160, 48, 514, -1.f, 0.f, 1},
+        // op(A) = A^T with A's rows a multiple of 4 KiB apart (the weight gradients' dG^T at
+        // 4H = 1024): the VDPBF16PS packing reads A row by row there. Odd k over several
+        // k-blocks, a last k-block whose pairs are not a multiple of the 8 converted at a
+        // time, row tiles with fewer than 8 rows left.
+        {true, false, 130, 40, 1037, 1.f, 0.f, 1, 1024},
+        {true, true, 259, 33, 45, 1.f, 0.5f, 2, 2048},
+        {true, false, 1024, 64, 18, -1.f, 1.f, 2, 1024},
     };
     for (const bool amx : bf16_kernels()) {
         CAPTURE(amx);

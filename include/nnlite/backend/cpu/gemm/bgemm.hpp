@@ -32,7 +32,8 @@
 //   micro     : MR x NR = 8 x 32 fp32 accumulators (16 zmm: 2 per row); per pair q one
 //               B row of the panel (2 zmm loads: 32 columns x 2 k) and 8 broadcasts of A's
 //               32-bit pair, 16 VDPBF16PS = 1024 flops (fp32 kernel: 512 per k step with 16
-//               FMAs). 16 accumulators + 2 B + 1 broadcast of 32 zmm registers.
+//               FMAs). 16 accumulators + 2 B + 1 broadcast of 32 zmm registers. The B
+//               pair BPF ahead and the C tile are prefetched, as in the fp32 kernel.
 //   edges     : fewer than MR rows or NR columns go through a stack tile; odd k is padded
 //               with a zero pair half in both A and B (0 * 0 adds nothing).
 // Conversion: VCVTNE2PS2BF16 (round to nearest even, NaN kept; like every AVX512-BF16
@@ -82,6 +83,7 @@ constexpr std::size_t MR = 8, NR = 32;  // register tile (fp32 accumulators)
 constexpr std::size_t KC = 512;         // k-block in elements (256 pairs); even
 constexpr std::size_t MC = 16 * MR;     // rows per work tile
 constexpr std::size_t NCB = 16;         // B panels per work tile
+constexpr std::size_t BPF = 16;         // B pairs the micro-kernel prefetches ahead
 // AMX (amx_detail below): one tile register holds 16 rows of 64 bytes, i.e. 16 x 16 fp32
 // accumulators, 16 rows x 16 pairs of A, or 16 pairs x 16 columns of B.
 constexpr std::size_t KP_TILE = 16;  // k-pairs per tile step (32 k)
@@ -238,6 +240,45 @@ NNLITE_BF16_TARGET inline void pack_a(bool trans_a, const float* a, std::size_t 
                                       std::uint32_t* ap) {
     constexpr std::size_t MR = bf16::MR;
     const std::size_t kc2 = (kc + 1) / 2;
+    if (trans_a && lda % 1024 == 0) {
+        // op(A)[i, kk] = A[kk, i] with A's rows 4 KiB apart or a multiple of that (the weight
+        // gradients' dG^T at 4H = 1024): the panel-by-panel walk below reads the same 32
+        // bytes of 2 * kc2 rows that all fall in one L1 set, and each line, shared by two
+        // panels, comes from L2 twice. So here A's rows are read once, side by side (QB pairs
+        // of all mc columns converted into tmp, then dealt out to the panels a few lines at
+        // a time), with the rows PF pairs ahead asked for: seed's dW_ih (1024 x 512 x
+        // 16384) went from 157 to 188 GFLOP/s on one Zen 4 core. With other strides (the
+        // `cpu` preset's 4H = 256) the panel order measured as fast or faster (130 against
+        // 117-120), so it stays there.
+        constexpr std::size_t PF = 8, QB = 8;
+        const std::size_t mcr = round_up(mc, MR);
+        alignas(64) std::uint32_t tmp[QB][bf16::MC];
+        const std::size_t bytes = mc * sizeof(float);
+        for (std::size_t qb = 0; qb < kc2; qb += QB) {
+            const std::size_t nq = std::min(QB, kc2 - qb);
+            for (std::size_t u = 0; u < nq; ++u) {
+                const std::size_t q = qb + u;
+                const float* row = a + (k0 + 2 * q) * lda + i0;
+                if (2 * (q + PF) + 1 < kc) {
+                    const char* ahead = reinterpret_cast<const char*>(row + 2 * PF * lda);
+                    for (std::size_t off = 0; off < bytes; off += 64) {
+                        __builtin_prefetch(ahead + off);
+                        __builtin_prefetch(ahead + lda * sizeof(float) + off);
+                    }
+                }
+                pair_rows(row, 2 * q + 1 < kc ? row + lda : nullptr, mc, tmp[u]);
+                // Rows past mc feed only accumulators that are never stored; zeroed so that
+                // no indeterminate value is read.
+                for (std::size_t r = mc; r < mcr; ++r) tmp[u][r] = 0u;
+            }
+            for (std::size_t r0 = 0; r0 < mcr; r0 += MR) {
+                std::uint32_t* dst = ap + r0 * kc2 + qb * MR;
+                for (std::size_t u = 0; u < nq; ++u)
+                    std::memcpy(dst + u * MR, tmp[u] + r0, MR * sizeof(std::uint32_t));
+            }
+        }
+        return;
+    }
     for (std::size_t r0 = 0; r0 < mc; r0 += MR) {
         const std::size_t mr = std::min(MR, mc - r0);
         std::uint32_t* dst = ap + r0 * kc2;
@@ -274,10 +315,19 @@ NNLITE_BF16_TARGET inline void micro_kernel(std::size_t kc2, const std::uint32_t
                                             float* c, std::size_t ldc, std::size_t mr,
                                             std::size_t nr) {
     constexpr std::size_t MR = bf16::MR, NR = bf16::NR;
+    // C's tile is read (beta != 0) and written only after the loop: ask for its lines now.
+    for (std::size_t r = 0; r < mr; ++r)
+        for (std::size_t j = 0; j < nr; j += 16) __builtin_prefetch(c + r * ldc + j, 1, 3);
     __m512 acc[MR][2];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (std::size_t q = 0; q < kc2; ++q) {
+        // The B panel's pair BPF ahead (two lines; past the panel's end this asks for the
+        // next panel's first pairs, and a prefetch never faults): a panel is 32 KiB, all of
+        // Zen 4's L1, so with the A panel beside it the pairs come from L2, and without
+        // this the large products ran 8-30% slower (docs/performance.md, fifteenth run).
+        __builtin_prefetch(bp + (q + bf16::BPF) * NR);
+        __builtin_prefetch(bp + (q + bf16::BPF) * NR + 16);
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + q * NR);
         const __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + q * NR + 16);
 #pragma GCC unroll 8
