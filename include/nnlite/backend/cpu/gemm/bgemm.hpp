@@ -259,12 +259,9 @@ NNLITE_BF16_TARGET inline void pack_a(bool trans_a, const float* a, std::size_t 
             for (std::size_t u = 0; u < nq; ++u) {
                 const std::size_t q = qb + u;
                 const float* row = a + (k0 + 2 * q) * lda + i0;
-                if (2 * (q + PF) + 1 < kc) {
-                    const char* ahead = reinterpret_cast<const char*>(row + 2 * PF * lda);
-                    for (std::size_t off = 0; off < bytes; off += 64) {
-                        __builtin_prefetch(ahead + off);
-                        __builtin_prefetch(ahead + lda * sizeof(float) + off);
-                    }
+                if (2 * (q + PF) + 1 < kc) {  // the pair's two rows PF pairs ahead
+                    detail::prefetch_span(row + 2 * PF * lda, bytes);
+                    detail::prefetch_span(row + (2 * PF + 1) * lda, bytes);
                 }
                 pair_rows(row, 2 * q + 1 < kc ? row + lda : nullptr, mc, tmp[u]);
                 // Rows past mc feed only accumulators that are never stored; zeroed so that
@@ -315,9 +312,7 @@ NNLITE_BF16_TARGET inline void micro_kernel(std::size_t kc2, const std::uint32_t
                                             float* c, std::size_t ldc, std::size_t mr,
                                             std::size_t nr) {
     constexpr std::size_t MR = bf16::MR, NR = bf16::NR;
-    // C's tile is read (beta != 0) and written only after the loop: ask for its lines now.
-    for (std::size_t r = 0; r < mr; ++r)
-        for (std::size_t j = 0; j < nr; j += 16) __builtin_prefetch(c + r * ldc + j, 1, 3);
+    detail::prefetch_c_tile(c, ldc, mr, nr);
     __m512 acc[MR][2];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();

@@ -85,6 +85,24 @@ inline void pack_b(bool trans_b, std::size_t k, std::size_t n, const float* b, s
 
 namespace detail {
 
+/// Asks for the cache lines of [p, p + bytes), the last one too where p is not line-aligned
+/// (bytes > 0): a row of a packing's source some rows ahead of the one being read.
+inline void prefetch_span(const void* p, std::size_t bytes) {
+    const char* b = static_cast<const char*>(p);
+    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(b + off);
+    __builtin_prefetch(b + bytes - 1);
+}
+
+/// Asks for C's register tile, rows [0, mr) x columns [0, nr) (row stride ldc), for writing:
+/// a micro-kernel reads (beta != 0) and writes it only after its k loop, so the lines
+/// arrive from memory while the loop runs instead of stalling the stores.
+inline void prefetch_c_tile(const float* c, std::size_t ldc, std::size_t mr, std::size_t nr) {
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < mr; ++r)
+        for (std::size_t j = 0; j < nr; j += 64 / sizeof(float))
+            __builtin_prefetch(c + r * ldc + j, 1, 3);
+}
+
 /// The full-panel copy of pack_a for non-transposed A: dst[kk * M + r] = rows[r][kk] for
 /// kk < kc. With the vector kernels (AVX2+FMA or AVX-512F, as gemm/simd.hpp), 8 k-columns
 /// at a time: M (6 or 8) rows of 8 floats are loaded, transposed as an 8 x 8 block in
@@ -145,11 +163,7 @@ inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0
         const std::size_t bytes = mc * sizeof(float);
         for (std::size_t kk = 0; kk < kc; ++kk) {
             const float* src = a + (k0 + kk) * lda + i0;
-            if (kk + PF < kc) {
-                const char* ahead = reinterpret_cast<const char*>(src + PF * lda);
-                for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(ahead + off);
-                __builtin_prefetch(ahead + bytes - 1);
-            }
+            if (kk + PF < kc) prefetch_span(src + PF * lda, bytes);
             for (std::size_t r0 = 0; r0 < mc; r0 += MR) {
                 float* dst = ap + r0 * kc + kk * MR;
                 const std::size_t mr = std::min(MR, mc - r0);
@@ -185,12 +199,7 @@ inline void pack_a(bool trans_a, const float* a, std::size_t lda, std::size_t i0
 inline void micro_kernel(std::size_t kc, const float* ap, const float* bp, float alpha, float beta,
                          float* c, std::size_t ldc, std::size_t mr, std::size_t nr) {
     constexpr std::size_t NV = NR / W;
-    // C's tile is read (beta != 0) and written only after the kc loop; ask for its lines
-    // now, so they arrive from memory while the loop runs instead of stalling the stores.
-#pragma GCC unroll 16
-    for (std::size_t r = 0; r < mr; ++r)
-        for (std::size_t j = 0; j < nr; j += 64 / sizeof(float))
-            __builtin_prefetch(c + r * ldc + j, 1, 3);
+    prefetch_c_tile(c, ldc, mr, nr);
     Simd::reg acc[MR][NV];
 #pragma GCC unroll 16
     for (std::size_t r = 0; r < MR; ++r)
