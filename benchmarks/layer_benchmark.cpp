@@ -1,6 +1,6 @@
 // One direction of one LSTM layer on its own, by default on one thread: how fast the
 // kernels run on one core, without the model around them, the second direction or the
-// second core (docs/performance.md, ninth run):
+// second core (docs/performance-history.md, ninth run):
 //
 //   layer_benchmark [--input N] [--hidden N] [--batch N] [--time N]
 //                   [--compute fp32|bf16|fp16] [--reps N] [--threads N] [--reverse]

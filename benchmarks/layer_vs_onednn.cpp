@@ -1,5 +1,5 @@
 // One LSTM layer direction, nnlite against oneDNN's LSTM primitive, with the two called
-// alternately in one process (docs/performance.md, tenth run):
+// alternately in one process (docs/performance-history.md, tenth run):
 //
 //   layer_vs_onednn [--input N] [--hidden N] [--batch N] [--time N] [--pairs N]
 //                   [--threads N] [--what infer|train] [--compute fp32|bf16|fp16]
@@ -11,7 +11,7 @@
 // plus backward (weight gradients included). Both get the same weights, input and output
 // gradient, and their outputs are compared first (the program stops if they differ).
 //
-// Why paired: on a VM whose speed drifts by up to 2x within minutes (docs/performance.md,
+// Why paired: on a VM whose speed drifts by up to 2x within minutes (docs/performance-history.md,
 // eighth run), two benchmark runs a minute apart say little about a 5% change; calls that
 // alternate within one process see the same machine. Each pair gives one ratio, and the
 // median ratio (with its quartiles) is the figure to quote. To compare two builds of

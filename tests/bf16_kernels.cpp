@@ -172,6 +172,7 @@ TEST_CASE("bf16 GEMM against fp32 references on odd shapes, every transpose, alp
         {true, false, 300, 600, 37, 0.5f, 0.f, 2},
         {true, true, 129, 513, 99, 1.f, -1.f, 2},
         {false, false, 64, 1024, 256, 1.f, 0.f, 2},
+        {false, true, 64, 261, 1030, 1.f, 1.f, 2},  // one row tile: columns split, 5 + 4 panels
         {false, true, 5, 3, 0, 1.f, 0.5f, 1},
         {true, false, 31, 7, 1100, 1.f, 0.f, 2},
         {false, false, 3, 5, 16, 0.f, 2.f, 1},

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -201,6 +202,40 @@ TEST_CASE("cpu gemm: one packed B reused across calls with different row counts"
             for (std::size_t i = 0; i < got.size(); ++i)
                 REQUIRE(std::abs(got[i] - expect[i]) <= 1e-4f);
         }
+    }
+}
+
+TEST_CASE("cpu gemm: a product of fewer row tiles than threads splits its columns, same bits") {
+    if (!cpu_runs_this_build()) return;
+    namespace d = nnlite::cpu_gemm::detail;
+    using nnlite::cpu_gemm::NCB;
+    // The split: one row tile and two threads' worth of work -> two column tiles; enough
+    // row tiles, or too little work for a second thread -> the cache-sized width.
+    CHECK(d::tile_panels(NCB, 32, 1, 2, 33.5e6) == 16);   // h.W_hh^T, H = 256: 1024 columns
+    CHECK(d::tile_panels(NCB, 9, 1, 2, 33.5e6) == 5);     // 5 + 4 panels
+    CHECK(d::tile_panels(NCB, 8, 1, 4, 33.5e6) == 2);     // four threads, four tiles
+    CHECK(d::tile_panels(NCB, 1, 1, 2, 33.5e6) == 1);     // one panel cannot be split
+    CHECK(d::tile_panels(NCB, 32, 2, 2, 33.5e6) == NCB);  // two row tiles already
+    CHECK(d::tile_panels(NCB, 32, 1, 2, 0.5e6) == NCB);   // not worth a second thread
+    CHECK(d::tile_panels(NCB, 64, 1, 1, 1e9) == NCB);
+    // The backward's recurrent product dG.W_hh ([64, 4H] x [4H, H]) on 2 threads, odd
+    // widths: the reference, and the bits of the 1-thread product.
+    std::mt19937 rng(31);
+    for (const auto& mnk :
+         {std::array<std::size_t, 3>{64, 256, 1024}, std::array<std::size_t, 3>{61, 261, 300},
+          std::array<std::size_t, 3>{8, 1030, 96}}) {
+        const std::size_t m = mnk[0], n = mnk[1], k = mnk[2];
+        CAPTURE(m);
+        CAPTURE(n);
+        CAPTURE(k);
+        for (int threads : {1, 2}) check_case(false, false, m, n, k, 1.f, 1.f, threads, rng);
+        const auto a = random_vec(m * k, rng), b = random_vec(k * n, rng);
+        PackedB packed;
+        nnlite::cpu_gemm::pack_b(false, k, n, b.data(), n, packed);
+        std::vector<float> one(m * n, 0.f), two(m * n, 0.f);
+        nnlite::cpu_gemm::sgemm_packed(false, m, a.data(), k, 1.f, packed, 0.f, one.data(), n, 1);
+        nnlite::cpu_gemm::sgemm_packed(false, m, a.data(), k, 1.f, packed, 0.f, two.data(), n, 2);
+        CHECK(one == two);
     }
 }
 

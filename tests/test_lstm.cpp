@@ -787,6 +787,55 @@ TEST_CASE("lstm_bidirectional_layer equals two lstm_layer calls, on one thread a
     }
 }
 
+TEST_CASE("lstm_layer on two threads gives the bits of one, where the steps split their work") {
+    // A unidirectional layer on several threads splits each step: the fused forward step
+    // by W_hh panels, the backward's gate math by rows (from 4096 cells a step) and its
+    // dG.W_hh by column tiles (one row tile of 64 rows). B = 64 with H = 64 and an odd
+    // H = 67 (a part panel), reverse and unequal lengths, in every compute type this CPU
+    // runs: every output and gradient must be the bits of the one-thread run.
+    const int saved_threads = num_threads();
+    std::vector<std::int64_t> unequal(64);
+    for (std::size_t b = 0; b < unequal.size(); ++b)
+        unequal[b] = static_cast<std::int64_t>(1 + (b * 7) % 5);
+    const std::vector<std::int64_t>* const none = nullptr;
+    const std::vector<std::int64_t>* const some = &unequal;
+    for (ComputeType compute : {ComputeType::fp32, ComputeType::bf16, ComputeType::fp16}) {
+        if (!ops::lstm_compute_unavailable<float, cpu>(compute).empty()) continue;
+        const std::string name = to_string(compute);
+        CAPTURE(name);
+        for (std::size_t H : {64, 67})
+            for (bool reverse : {false, true})
+                for (const std::vector<std::int64_t>* lengths : {none, some}) {
+                    CAPTURE(H);
+                    CAPTURE(reverse);
+                    CAPTURE(lengths != nullptr);
+                    const auto in = random_layer_inputs<float>(5, 64, 24, H, 900 + H, true, true);
+                    std::vector<TensorList<float>> results;
+                    for (int threads : {1, 2}) {
+                        set_num_threads(threads);
+                        TensorList<float> x;
+                        for (const auto& t : in) x.push_back(t.clone().requires_grad_());
+                        auto r =
+                            ops::lstm_layer(x[0], lengths ? *lengths : std::vector<std::int64_t>{},
+                                            x[1], x[2], x[3], x[4], x[5], x[6], reverse, compute);
+                        Generator gen(7);
+                        const auto w = Tensor<float>::uniform(r.output.shape(), -1, 1, gen);
+                        const auto wh = Tensor<float>::uniform(r.h_n.shape(), -1, 1, gen);
+                        (ops::sum(r.output * w) + ops::sum(r.h_n * wh) + ops::sum(r.c_n * wh))
+                            .backward();
+                        TensorList<float> got{r.output, r.h_n, r.c_n};
+                        for (const auto& t : x) got.push_back(t.grad());
+                        results.push_back(got);
+                    }
+                    for (std::size_t k = 0; k < results[0].size(); ++k) {
+                        CAPTURE(k);
+                        CHECK(results[0][k].to_vector() == results[1][k].to_vector());
+                    }
+                }
+    }
+    set_num_threads(saved_threads);
+}
+
 TEST_CASE("lstm_bidirectional_layer reports bad arguments of either direction") {
     auto f = random_layer_inputs<float>(4, 3, 2, 5, 1, false, true);
     auto p = ops::LSTMDirectionParams<float>{f[3], f[4], f[5], f[6], {}, {}};

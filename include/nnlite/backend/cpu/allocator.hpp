@@ -30,7 +30,7 @@
 //   then faults in 6 times instead of 3,072 times: with IMDB's varying batch shapes, whose
 //   blocks the cache keeps resizing, a training plus an inference step of the `cpu` preset
 //   took 3,200 page faults, with huge pages 500, and the training step 5-8% less time
-//   (docs/performance.md, fourteenth run).
+//   (docs/performance-history.md, fourteenth run).
 //   NNLITE_CPU_HUGE_PAGES=0 at start-up, or set_cpu_huge_pages(false) before allocating,
 //   keeps to normal pages (huge pages cost up to 2 MiB of memory per block, and a fault
 //   may wait for the kernel to compact memory). Small requests go to operator new

@@ -134,12 +134,36 @@ struct lstm_kernels<cpu> {
     /// the recurrence `dh` and from the layer output `dy` (dy may be null: no output
     /// gradient), and `dc` (the gradient reaching c'). Outputs: `dgates` [rows, 4H], the
     /// pre-activation gradients, and `dc` overwritten in place with the gradient for c_prev.
+    /// Rows are independent: a unidirectional layer on several threads splits them (from
+    /// kParallelGateCells cells a step; below that the hand-off costs more than the ~2.5 ns
+    /// a cell), as its step's GEMM is split; each row's results are the same either way.
     template <class T>
     static void gates_backward(const T* gates, const T* c, const T* c_prev, const T* dh,
                                const T* dy, T* dc, T* dgates, std::size_t rows,
                                std::size_t hidden) {
         const std::size_t H = hidden;
-        for (std::size_t r = 0; r < rows; ++r) {
+        auto run_rows = [&](std::size_t r_begin, std::size_t r_end) {
+            gates_backward_rows(gates, c, c_prev, dh, dy, dc, dgates, r_begin, r_end, H);
+        };
+        const std::size_t threads =
+            rows * H < kParallelGateCells
+                ? 1
+                : std::min(rows, static_cast<std::size_t>(cpu_lstm::gemm_threads()));
+        if (threads <= 1)
+            run_rows(0, rows);
+        else
+            cpu_gemm::detail::run_split(rows, threads, run_rows);
+    }
+
+    /// Cells (rows x H) of one step from which gates_backward splits its rows among threads.
+    static constexpr std::size_t kParallelGateCells = 4096;
+
+    /// Rows [r_begin, r_end) of gates_backward.
+    template <class T>
+    static void gates_backward_rows(const T* gates, const T* c, const T* c_prev, const T* dh,
+                                    const T* dy, T* dc, T* dgates, std::size_t r_begin,
+                                    std::size_t r_end, std::size_t H) {
+        for (std::size_t r = r_begin; r < r_end; ++r) {
             const T* a = gates + r * 4 * H;
             const T* cpr = c_prev + r * H;
             const T* dhr = dh + r * H;
@@ -238,7 +262,7 @@ struct lstm_kernels<cpu> {
     /// up to 4 KiB prefetches the source and destination lines of the row `kAhead` rows
     /// later, and the copy runs at memory bandwidth rather than one miss latency per row
     /// (timed in place in the `cpu` preset's IMDB-length training step, the five row copies
-    /// it then had took 4.6 ms instead of 5.1; docs/performance.md, fourteenth run). Longer
+    /// it then had took 4.6 ms instead of 5.1; docs/performance-history.md, fourteenth run). Longer
     /// rows are sequential enough for the hardware prefetcher.
     template <class T>
     static void copy_rows(const T* src, const std::size_t* src_row, T* dst,

@@ -16,7 +16,7 @@
 // polynomial below |x| = 0.625, both branches computed and one selected): tanh cost ~35
 // vector operations that way and ~22 this way, and the step's epilogue (3 sigmoids and 2
 // tanh per cell) went from ~150 to ~120 cycles per register pair of rows on the Xeon of
-// docs/performance.md. The price: sigmoid's accuracy is absolute, not relative, in its
+// docs/performance-history.md. The price: sigmoid's accuracy is absolute, not relative, in its
 // lower tail (sigmoid(-17) = 4e-8 comes out as about 1.5e-7), which an LSTM gate cannot
 // tell from the rounding of its pre-activation.
 // Accuracy (tests/test_cpu_gemm.cpp checks each compiled width against double): sigmoid

@@ -22,7 +22,9 @@
 //               and bf16(op(B)[2q+1, j]) in its high half (bp[q*NR + j]); zero past n and,
 //               for odd k, in the last pair's high half. Packed once (the LSTM packs W_hh
 //               once per forward and once per backward, W_ih once per call).
-//   work tiles: MC = 128 rows x NCB = 16 B panels (512 columns) of C; threads take runs.
+//   work tiles: MC = 128 rows x NCB = 16 B panels (512 columns) of C (fewer panels when
+//               the row tiles are fewer than the threads: detail::tile_panels); threads
+//               take runs.
 //   per thread: for each k-block of KC = 512 (256 pairs), for each of its tiles (column-
 //               tile-major: the B slice, 256 pairs x 512 columns x 4 B = 512 KiB, stays in
 //               L2 across row tiles): pack the tile's A rows (MC x KC) into MR-row panels of
@@ -320,7 +322,7 @@ NNLITE_BF16_TARGET inline void micro_kernel(std::size_t kc2, const std::uint32_t
         // The B panel's pair BPF ahead (two lines; past the panel's end this asks for the
         // next panel's first pairs, and a prefetch never faults): a panel is 32 KiB, all of
         // Zen 4's L1, so with the A panel beside it the pairs come from L2, and without
-        // this the large products ran 8-30% slower (docs/performance.md, fifteenth run).
+        // this the large products ran 8-30% slower (docs/performance-history.md, fifteenth run).
         __builtin_prefetch(bp + (q + bf16::BPF) * NR);
         __builtin_prefetch(bp + (q + bf16::BPF) * NR + 16);
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + q * NR);
@@ -370,10 +372,9 @@ inline std::vector<std::uint32_t>& a_buffer() {
 NNLITE_BF16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const float* a,
                                          std::size_t lda, float alpha, const PackedB16& b,
                                          float beta, float* c, std::size_t ldc,
-                                         std::size_t row_tiles, std::size_t t_begin,
-                                         std::size_t t_end) {
-    constexpr std::size_t MR = bf16::MR, NR = bf16::NR, MC = bf16::MC, KC = bf16::KC,
-                          NCB = bf16::NCB;
+                                         std::size_t row_tiles, std::size_t ncb,
+                                         std::size_t t_begin, std::size_t t_end) {
+    constexpr std::size_t MR = bf16::MR, NR = bf16::NR, MC = bf16::MC, KC = bf16::KC;
     const std::size_t n = b.n, k = b.k;
     std::vector<std::uint32_t>& apbuf = a_buffer();
     const std::size_t a_size = ((std::min(MC, m) + MR - 1) / MR) * MR * (std::min(KC, k) + 1) / 2;
@@ -385,7 +386,7 @@ NNLITE_BF16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
         for (std::size_t t = t_begin; t < t_end; ++t) {
             const std::size_t ct = t / row_tiles, rt = t % row_tiles;
             const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
-            const std::size_t p0 = ct * NCB, p1 = std::min(b.panels(), p0 + NCB);
+            const std::size_t p0 = ct * ncb, p1 = std::min(b.panels(), p0 + ncb);
             pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
             for (std::size_t p = p0; p < p1; ++p) {
                 const std::uint32_t* bp = b.panel(p) + q0 * NR;
@@ -413,7 +414,8 @@ NNLITE_BF16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
 // streaming from L2 cost up to half of that, hence the small blocks):
 //   packed B  : as above, its panels padded with zero pairs to whole tiles
 //               (PackedB16::stride_pairs), read in place.
-//   work tiles: MC_AMX = 64 rows x NCB = 16 B panels; k-blocks of KC_AMX = 256 (128 pairs),
+//   work tiles: MC_AMX = 64 rows x NCB = 16 B panels (or fewer, as above); k-blocks of KC_AMX = 256
+//   (128 pairs),
 //               so a tile's A (2 blocks x 16 KiB) and one B panel (16 KiB) fill L1.
 //   order     : up to KINNER k-blocks (k <= 1024: the projections, dX, the recurrent
 //               products) run inside each work tile, whose C (64 x 512 floats) stays in L2
@@ -584,10 +586,10 @@ NNLITE_AMX_TARGET inline void tile_kblock(bool trans_a, const float* a, std::siz
 NNLITE_AMX_TARGET inline void run_tiles(bool trans_a, std::size_t m, const float* a,
                                         std::size_t lda, float alpha, const PackedB16& b,
                                         float beta, float* c, std::size_t ldc,
-                                        std::size_t row_tiles, std::size_t t_begin,
+                                        std::size_t row_tiles, std::size_t ncb, std::size_t t_begin,
                                         std::size_t t_end) {
     constexpr std::size_t NR = bf16::NR, MR = bf16::MR_AMX, MC = bf16::MC_AMX, KC = bf16::KC_AMX,
-                          NCB = bf16::NCB, KP = bf16::KP_TILE;
+                          KP = bf16::KP_TILE;
     static_assert(MC % MR == 0 && (KC / 2) % KP == 0, "k-blocks start on a whole tile");
     const std::size_t k = b.k;
     std::vector<std::uint32_t>& apbuf = bf16_detail::a_buffer();
@@ -608,7 +610,7 @@ NNLITE_AMX_TARGET inline void run_tiles(bool trans_a, std::size_t m, const float
             const std::size_t t = t_begin + (k_inside ? outer : inner);
             const std::size_t k0 = (k_inside ? inner : outer) * KC;
             const std::size_t col = t / row_tiles, i0 = (t % row_tiles) * MC;
-            const std::size_t p0 = col * NCB, p1 = std::min(b.panels(), p0 + NCB);
+            const std::size_t p0 = col * ncb, p1 = std::min(b.panels(), p0 + ncb);
             tile_kblock(trans_a, a, lda, alpha, b, k0 == 0 ? beta : 1.f, c, ldc, i0,
                         std::min(MC, m - i0), p0, p1, k0, std::min(KC, k - k0), ap, ct);
         }
@@ -680,19 +682,20 @@ inline void bgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
     [[maybe_unused]] const bool amx = bf16_uses_amx();
     const std::size_t mc_tile = amx ? bf16::MC_AMX : bf16::MC;
     const std::size_t row_tiles = (m + mc_tile - 1) / mc_tile;
-    const std::size_t col_tiles = (b.panels() + bf16::NCB - 1) / bf16::NCB;
-    const std::size_t tiles = row_tiles * col_tiles;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    const std::size_t ncb = detail::tile_panels(bf16::NCB, b.panels(), row_tiles, threads, flops);
+    const std::size_t col_tiles = (b.panels() + ncb - 1) / ncb;
+    const std::size_t tiles = row_tiles * col_tiles;
     detail::run_work(tiles, threads, flops, [&](std::size_t t_begin, std::size_t t_end) {
 #if NNLITE_AMX_KERNELS
         if (amx) {
-            amx_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc, row_tiles, t_begin,
-                                  t_end);
+            amx_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc, row_tiles, ncb,
+                                  t_begin, t_end);
             return;
         }
 #endif
-        bf16_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc, row_tiles, t_begin,
+        bf16_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc, row_tiles, ncb, t_begin,
                                t_end);
     });
 #else

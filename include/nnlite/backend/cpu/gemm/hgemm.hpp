@@ -39,7 +39,8 @@
 //               zero past n and in an odd k's last high half), with its scale exponent.
 //               Packed once where the LSTM reuses it (W_hh per forward and backward).
 //   work tiles: MC = 16 * MR rows x NCB = 32 B panels (1024 columns: a k-block's B slice,
-//               256 pairs x 1024 x 4 B = 1 MiB, stays in L2); threads take runs.
+//               256 pairs x 1024 x 4 B = 1 MiB, stays in L2; fewer panels when the row
+//               tiles are fewer than the threads: detail::tile_panels); threads take runs.
 //   per thread: for each k-block of KC = 512 (256 pairs), for each of its tiles: pack the
 //               tile's A rows into MR-row panels of pairs (ap[q*MR + r]), then for each B
 //               panel (256 pairs x 32 columns x 4 B = 32 KiB: L1) for each A panel the
@@ -452,10 +453,9 @@ NNLITE_FP16_TARGET inline float max_abs_block(bool trans_a, const float* a, std:
 NNLITE_FP16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const float* a,
                                          std::size_t lda, float alpha, const SharedAProductH* prods,
                                          const std::size_t* first, std::size_t count, float beta,
-                                         std::size_t row_tiles, std::size_t t_begin,
-                                         std::size_t t_end) {
-    constexpr std::size_t MR = fp16::MR, NR = fp16::NR, MC = fp16::MC, KC = fp16::KC,
-                          NCB = fp16::NCB;
+                                         std::size_t row_tiles, std::size_t ncb,
+                                         std::size_t t_begin, std::size_t t_end) {
+    constexpr std::size_t MR = fp16::MR, NR = fp16::NR, MC = fp16::MC, KC = fp16::KC;
     const std::size_t k = prods[0].b->k, panels = first[count];
     float alpha_b[kMaxSharedA] = {};
     for (std::size_t i = 0; i < count; ++i) alpha_b[i] = std::ldexp(alpha, -prods[i].b->scale_exp);
@@ -469,7 +469,7 @@ NNLITE_FP16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
         for (std::size_t t = t_begin; t < t_end; ++t) {
             const std::size_t ct = t / row_tiles, rt = t % row_tiles;
             const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
-            const std::size_t p0 = ct * NCB, p1 = std::min(panels, p0 + NCB);
+            const std::size_t p0 = ct * ncb, p1 = std::min(panels, p0 + ncb);
             const int sa = fp16_scale_exponent(max_abs_block(trans_a, a, lda, i0, mc, k0, kc));
             const float unscale = std::ldexp(1.f, -sa);
             pack_a(trans_a, a, lda, i0, mc, k0, kc, std::ldexp(1.f, sa), ap);
@@ -526,13 +526,14 @@ inline void hgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, s
     }
 #if NNLITE_FP16_KERNELS
     const std::size_t row_tiles = (m + fp16::MC - 1) / fp16::MC;
-    const std::size_t col_tiles = (first[count] + fp16::NCB - 1) / fp16::NCB;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n_all) * static_cast<double>(k);
+    const std::size_t ncb = detail::tile_panels(fp16::NCB, first[count], row_tiles, threads, flops);
+    const std::size_t col_tiles = (first[count] + ncb - 1) / ncb;
     detail::run_work(row_tiles * col_tiles, threads, flops,
                      [&](std::size_t t_begin, std::size_t t_end) {
                          fp16_detail::run_tiles(trans_a, m, a, lda, alpha, prods, first, count,
-                                                beta, row_tiles, t_begin, t_end);
+                                                beta, row_tiles, ncb, t_begin, t_end);
                      });
 #else
     (void)trans_a, (void)a, (void)lda, (void)alpha, (void)beta, (void)threads, (void)first,

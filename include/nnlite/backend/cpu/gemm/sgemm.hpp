@@ -13,7 +13,8 @@
 //   packed B  : op(B) in panels of NR columns; panel p holds rows 0..k-1 of columns
 //               [p*NR, p*NR + NR), k-major (bp[kk*NR + j]), zero-padded past n. Packed once
 //               over the full k; a k-block [k0, k0 + kc) of a panel is bp + k0*NR.
-//   work tiles: MC rows x NCB panels of C; threads take contiguous runs of tiles.
+//   work tiles: MC rows x NCB panels of C (fewer panels when there are fewer row tiles
+//               than threads: detail::tile_panels); threads take contiguous runs of tiles.
 //   per thread: for each k-block of KC, for each of its tiles (column-tile-major, so the
 //               B slice kc x NCB*NR stays in L2 across row tiles): pack the tile's A rows
 //               (MC x kc) into MR-row panels (ap[kk*MR + r], zero-padded past m), then for
@@ -42,7 +43,7 @@ namespace nnlite::cpu_gemm {
 constexpr std::size_t MR = Simd::MR, NR = Simd::NR, W = Simd::W;
 constexpr std::size_t KC = 256;  // k-block: B panel kc x NR (32 KiB at NR 32) fits L1
 // Rows per tile: packed A block MC x KC, 64 KiB at MR 8. On the 2 MiB-L2 Xeon of
-// docs/performance.md, 4, 8, 16 and 32 row panels gave the large products (16384 x 1024 x
+// docs/performance-history.md, 4, 8, 16 and 32 row panels gave the large products (16384 x 1024 x
 // 512, 2048^3) 139, 137, 113 and 77 GFLOP/s: the A panels stream through L1 past the
 // B panel once per B panel, and a smaller block evicts less of it.
 constexpr std::size_t MC = 8 * MR;
@@ -209,7 +210,7 @@ inline void micro_kernel(std::size_t kc, const float* ap, const float* bp, float
         // B's row BPF rows ahead is asked for now (its NR floats are one or two lines): a
         // panel's first pass comes from L2 or L3 (the packed W_ih of a 512-wide layer, 2 MiB,
         // does not stay in a 2 MiB L2), and with the hardware prefetchers alone an LSTM
-        // layer ran 5-7% slower (docs/performance.md, tenth run). Near the panel's end this
+        // layer ran 5-7% slower (docs/performance-history.md, tenth run). Near the panel's end this
         // fetches the next panel's first rows (a prefetch never faults).
 #pragma GCC unroll 4
         for (std::size_t j = 0; j < NR; j += 64 / sizeof(float))
@@ -264,13 +265,32 @@ void run_split(std::size_t n, std::size_t nt, F&& f) {
     ::nnlite::detail::run_chunks(nt, nt, [&](std::size_t t) { f(t * n / nt, (t + 1) * n / nt); });
 }
 
+/// The threads a product of `flops` is worth, out of `threads`: one more per ~1 MFLOP at
+/// most (below that, handing a thread work costs more than it saves).
+inline std::size_t work_threads(int threads, double flops) {
+    return std::min(static_cast<std::size_t>(std::max(threads, 1)),
+                    static_cast<std::size_t>(flops / 1e6) + 1);
+}
+
+/// B panels per work tile: the cache-sized `ncb`, or fewer where the product's row tiles
+/// alone are fewer than the threads it is worth, so that every such thread gets a tile. A
+/// recurrent product has 64 rows, one row tile: with whole-width column tiles the
+/// backward's dG.W_hh of a unidirectional layer ([64, 4H] x [4H, H]) ran on one thread of
+/// two. Which tile computes a C element does not change its operations, so neither does
+/// this change any result.
+inline std::size_t tile_panels(std::size_t ncb, std::size_t panels, std::size_t row_tiles,
+                               int threads, double flops) {
+    const std::size_t nt = work_threads(threads, flops);
+    if (row_tiles >= nt || panels == 0) return ncb;
+    const std::size_t splits = (nt + row_tiles - 1) / row_tiles;
+    return std::clamp<std::size_t>((panels + splits - 1) / splits, 1, ncb);
+}
+
 /// f(begin, end) over n work units (tiles, panels) of a product of `flops` on up to
-/// `threads` threads: one more thread per ~1 MFLOP at most (below that, handing it work
-/// costs more than it saves), all on the caller when that is one.
+/// `threads` threads (work_threads), all on the caller when that is one.
 template <class F>
 void run_work(std::size_t n, int threads, double flops, F&& f) {
-    std::size_t nt = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), n);
-    nt = std::min<std::size_t>(nt, static_cast<std::size_t>(flops / 1e6) + 1);
+    const std::size_t nt = std::min(work_threads(threads, flops), n);
     if (nt <= 1)
         f(std::size_t{0}, n);
     else
@@ -369,10 +389,11 @@ inline void sgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, s
         return;
     }
     const std::size_t row_tiles = (m + MC - 1) / MC;
-    const std::size_t col_tiles = (panels + NCB - 1) / NCB;
-    const std::size_t tiles = row_tiles * col_tiles;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n_all) * static_cast<double>(k);
+    const std::size_t ncb = detail::tile_panels(NCB, panels, row_tiles, threads, flops);
+    const std::size_t col_tiles = (panels + ncb - 1) / ncb;
+    const std::size_t tiles = row_tiles * col_tiles;
     auto run_tiles = [&](std::size_t t_begin, std::size_t t_end) {
         std::vector<float>& apbuf = detail::a_buffer();
         const std::size_t a_size = ((std::min(MC, m) + MR - 1) / MR) * MR * std::min(KC, k);
@@ -386,7 +407,7 @@ inline void sgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, s
             for (std::size_t t = t_begin; t < t_end; ++t) {
                 const std::size_t ct = t / row_tiles, rt = t % row_tiles;
                 const std::size_t i0 = rt * MC, mc = std::min(MC, m - i0);
-                const std::size_t p0 = ct * NCB, p1 = std::min(panels, p0 + NCB);
+                const std::size_t p0 = ct * ncb, p1 = std::min(panels, p0 + ncb);
                 detail::pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
                 std::size_t o = 0;  // the product panel p belongs to
                 for (std::size_t p = p0; p < p1; ++p) {
