@@ -414,9 +414,9 @@ NNLITE_BF16_TARGET inline void run_tiles(bool trans_a, std::size_t m, const floa
 // streaming from L2 cost up to half of that, hence the small blocks):
 //   packed B  : as above, its panels padded with zero pairs to whole tiles
 //               (PackedB16::stride_pairs), read in place.
-//   work tiles: MC_AMX = 64 rows x NCB = 16 B panels (or fewer, as above); k-blocks of KC_AMX = 256
-//   (128 pairs),
-//               so a tile's A (2 blocks x 16 KiB) and one B panel (16 KiB) fill L1.
+//   work tiles: MC_AMX = 64 rows x NCB = 16 B panels (or fewer, as above); k-blocks of
+//               KC_AMX = 256 (128 pairs), so a tile's A (2 blocks x 16 KiB) and one B panel
+//               (16 KiB) fill L1.
 //   order     : up to KINNER k-blocks (k <= 1024: the projections, dX, the recurrent
 //               products) run inside each work tile, whose C (64 x 512 floats) stays in L2
 //               between them; more (dW, k = batch x steps) run outside the tiles, so each
@@ -681,13 +681,12 @@ inline void bgemm_packed(bool trans_a, std::size_t m, const float* a, std::size_
 #if NNLITE_BF16_KERNELS
     [[maybe_unused]] const bool amx = bf16_uses_amx();
     const std::size_t mc_tile = amx ? bf16::MC_AMX : bf16::MC;
-    const std::size_t row_tiles = (m + mc_tile - 1) / mc_tile;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-    const std::size_t ncb = detail::tile_panels(bf16::NCB, b.panels(), row_tiles, threads, flops);
-    const std::size_t col_tiles = (b.panels() + ncb - 1) / ncb;
-    const std::size_t tiles = row_tiles * col_tiles;
-    detail::run_work(tiles, threads, flops, [&](std::size_t t_begin, std::size_t t_end) {
+    const detail::TileGrid grid =
+        detail::tile_grid(m, mc_tile, b.panels(), bf16::NCB, threads, flops);
+    const std::size_t row_tiles = grid.row_tiles, ncb = grid.ncb;
+    detail::run_work(grid.tiles, threads, flops, [&](std::size_t t_begin, std::size_t t_end) {
 #if NNLITE_AMX_KERNELS
         if (amx) {
             amx_detail::run_tiles(trans_a, m, a, lda, alpha, b, beta, c, ldc, row_tiles, ncb,

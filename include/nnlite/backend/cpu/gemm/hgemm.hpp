@@ -525,16 +525,15 @@ inline void hgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, s
         return;
     }
 #if NNLITE_FP16_KERNELS
-    const std::size_t row_tiles = (m + fp16::MC - 1) / fp16::MC;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n_all) * static_cast<double>(k);
-    const std::size_t ncb = detail::tile_panels(fp16::NCB, first[count], row_tiles, threads, flops);
-    const std::size_t col_tiles = (first[count] + ncb - 1) / ncb;
-    detail::run_work(row_tiles * col_tiles, threads, flops,
-                     [&](std::size_t t_begin, std::size_t t_end) {
-                         fp16_detail::run_tiles(trans_a, m, a, lda, alpha, prods, first, count,
-                                                beta, row_tiles, ncb, t_begin, t_end);
-                     });
+    const detail::TileGrid grid =
+        detail::tile_grid(m, fp16::MC, first[count], fp16::NCB, threads, flops);
+    const std::size_t row_tiles = grid.row_tiles, ncb = grid.ncb;
+    detail::run_work(grid.tiles, threads, flops, [&](std::size_t t_begin, std::size_t t_end) {
+        fp16_detail::run_tiles(trans_a, m, a, lda, alpha, prods, first, count, beta, row_tiles, ncb,
+                               t_begin, t_end);
+    });
 #else
     (void)trans_a, (void)a, (void)lda, (void)alpha, (void)beta, (void)threads, (void)first,
         (void)n_all;

@@ -286,6 +286,18 @@ inline std::size_t tile_panels(std::size_t ncb, std::size_t panels, std::size_t 
     return std::clamp<std::size_t>((panels + splits - 1) / splits, 1, ncb);
 }
 
+/// A product's work tiles: row tiles of mc rows, column tiles of ncb B panels (at most
+/// ncb_max: tile_panels), and their count.
+struct TileGrid {
+    std::size_t row_tiles, ncb, tiles;
+};
+inline TileGrid tile_grid(std::size_t m, std::size_t mc, std::size_t panels, std::size_t ncb_max,
+                          int threads, double flops) {
+    const std::size_t row_tiles = (m + mc - 1) / mc;
+    const std::size_t ncb = tile_panels(ncb_max, panels, row_tiles, threads, flops);
+    return {row_tiles, ncb, row_tiles * ((panels + ncb - 1) / ncb)};
+}
+
 /// f(begin, end) over n work units (tiles, panels) of a product of `flops` on up to
 /// `threads` threads (work_threads), all on the caller when that is one.
 template <class F>
@@ -388,12 +400,10 @@ inline void sgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, s
         detail::scale_products(m, prods, count, beta);
         return;
     }
-    const std::size_t row_tiles = (m + MC - 1) / MC;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n_all) * static_cast<double>(k);
-    const std::size_t ncb = detail::tile_panels(NCB, panels, row_tiles, threads, flops);
-    const std::size_t col_tiles = (panels + ncb - 1) / ncb;
-    const std::size_t tiles = row_tiles * col_tiles;
+    const detail::TileGrid grid = detail::tile_grid(m, MC, panels, NCB, threads, flops);
+    const std::size_t row_tiles = grid.row_tiles, ncb = grid.ncb;
     auto run_tiles = [&](std::size_t t_begin, std::size_t t_end) {
         std::vector<float>& apbuf = detail::a_buffer();
         const std::size_t a_size = ((std::min(MC, m) + MR - 1) / MR) * MR * std::min(KC, k);
@@ -424,7 +434,7 @@ inline void sgemm_packed_shared_a(bool trans_a, std::size_t m, const float* a, s
             }
         }
     };
-    detail::run_work(tiles, threads, flops, run_tiles);
+    detail::run_work(grid.tiles, threads, flops, run_tiles);
 }
 
 /// C[m, b.n] = alpha * op(A) * B + beta * C against a packed B, on up to `threads` threads
